@@ -1,0 +1,54 @@
+// The `mnt` command line.
+import yargs from "yargs";
+import { hideBin } from "yargs/helpers";
+import { MntError } from "../core/errors.ts";
+import { execBuilder, execCommand, type ExecArgs } from "./commands/exec.ts";
+import { ExitCode } from "./exit-codes.ts";
+
+const EXIT_BY_CODE: Partial<Record<MntError["code"], number>> = {
+  usage: ExitCode.usage,
+  program: ExitCode.programInvalid,
+  config: ExitCode.config,
+  infrastructure: ExitCode.unavailable,
+};
+
+async function main(argv: string[]): Promise<number> {
+  let exitCode: number = ExitCode.ok;
+  await yargs(argv)
+    .scriptName("mnt")
+    .usage("$0 <command>\n\nMarionette: run one TypeScript program as a master driving slave processes.")
+    .command(
+      "exec <program>",
+      "build and run a program (no hosts: slaves on this machine)",
+      (y) => execBuilder(y),
+      async (args) => {
+        exitCode = await execCommand(args as unknown as ExecArgs);
+      },
+    )
+    .example("$0 exec examples/pi/pi.ts", "estimate π with one slave per core")
+    .example("$0 exec examples/mandelbrot/mandelbrot.ts -- --out m.png", "render an image; args after -- go to main")
+    .demandCommand(1, "name a command, e.g. `mnt exec program.ts`")
+    .parserConfiguration({ "populate--": true })
+    .strict()
+    .env("MNT")
+    .fail((message, error) => {
+      if (error) throw error;
+      throw new MntError("usage", message ?? "bad command line", "see `mnt --help`");
+    })
+    .help()
+    .version()
+    .parseAsync();
+  return exitCode;
+}
+
+main(hideBin(process.argv)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof MntError) {
+      process.stderr.write(`mnt: ${error.message}\n`);
+      process.exit(EXIT_BY_CODE[error.code] ?? ExitCode.unavailable);
+    }
+    process.stderr.write(`mnt: internal error: ${(error as Error)?.stack ?? error}\n`);
+    process.exit(ExitCode.unavailable);
+  },
+);

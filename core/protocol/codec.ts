@@ -1,0 +1,141 @@
+// The value codec: MessagePack (msgpackr) with extensions for typed arrays, Map, Set, Date, BigInt,
+// Error and undefined. Portable across Node.js versions, unlike v8.serialize, because hosts may run
+// different ones. Pure: no I/O.
+import { Packr, addExtension } from "msgpackr";
+
+/** Thrown when a value cannot cross the wire; the message names where in the value the problem is. */
+export class EncodeError extends Error {
+  override name = "EncodeError";
+}
+
+class UnencodableMarker extends Error {}
+
+const ERROR_EXTENSION = 0x45; // 'E'
+
+export interface WireError {
+  name: string;
+  message: string;
+  stack?: string;
+  code?: unknown;
+  cause?: unknown;
+  props?: Record<string, unknown>;
+}
+
+const ERROR_CONSTRUCTORS: Record<string, ErrorConstructor> = {
+  Error,
+  TypeError,
+  RangeError,
+  SyntaxError,
+  ReferenceError,
+  EvalError,
+  URIError,
+};
+
+/** Rebuilds an Error from its wire form, keeping the remote stack, code and cause. */
+export function errorFromWire(wire: WireError): Error {
+  const Ctor = ERROR_CONSTRUCTORS[wire.name] ?? Error;
+  const error = new Ctor(wire.message);
+  if (!(wire.name in ERROR_CONSTRUCTORS)) Object.defineProperty(error, "name", { value: wire.name, writable: true, configurable: true });
+  error.stack = wire.stack ?? `${wire.name}: ${wire.message}`;
+  if (wire.code !== undefined) (error as { code?: unknown }).code = wire.code;
+  if (wire.cause !== undefined) error.cause = wire.cause;
+  if (wire.props) Object.assign(error, wire.props);
+  return error;
+}
+
+export function errorToWire(error: Error): WireError {
+  const wire: WireError = { name: error.name, message: error.message, stack: error.stack };
+  const code = (error as { code?: unknown }).code;
+  if (code !== undefined) wire.code = code;
+  if (error.cause !== undefined) wire.cause = error.cause;
+  const props: Record<string, unknown> = {};
+  let any = false;
+  for (const key of Object.keys(error)) {
+    if (key === "code" || key === "cause" || key === "name" || key === "message" || key === "stack") continue;
+    const value = (error as unknown as Record<string, unknown>)[key];
+    if (typeof value === "function") continue;
+    props[key] = value;
+    any = true;
+  }
+  if (any) wire.props = props;
+  return wire;
+}
+
+addExtension({
+  Class: Error,
+  type: ERROR_EXTENSION,
+  write: (error: Error) => errorToWire(error),
+  read: (wire: WireError) => errorFromWire(wire),
+});
+
+const packr = new Packr({
+  moreTypes: true, // typed arrays, Set, Error, RegExp
+  // Plain objects travel as msgpackr records (defined inside each message: no state shared between
+  // messages), which leaves MessagePack maps free to mean Map: both round-trip as what they were.
+  useRecords: true,
+  mapsAsObjects: false,
+  structuredClone: false,
+  int64AsType: "bigint",
+  // A function has no wire form: refuse it instead of silently sending nothing.
+  writeFunction: () => {
+    throw new UnencodableMarker("function");
+  },
+} as ConstructorParameters<typeof Packr>[0] & { writeFunction: () => never; mapsAsObjects: boolean });
+
+/** Encodes a value; throws EncodeError naming the offending part (`what` says whose value it is). */
+export function encode(value: unknown, what = "value"): Buffer {
+  try {
+    return packr.pack(value);
+  } catch (error) {
+    throw new EncodeError(`${what} cannot be encoded: ${describeUnencodable(value) ?? (error as Error).message}`);
+  }
+}
+
+export function decode(bytes: Uint8Array): unknown {
+  return packr.unpack(bytes);
+}
+
+/** Finds the first part of a value that has no wire form, as a path like `.points[3].onClick`. */
+export function describeUnencodable(value: unknown): string | null {
+  const seen = new Set<object>();
+  const visit = (node: unknown, path: string): string | null => {
+    const type = typeof node;
+    if (type === "function") return `${path || "the value"} is a function (${(node as () => void).name || "anonymous"})`;
+    if (type === "symbol") return `${path || "the value"} is a symbol`;
+    if (type !== "object" || node === null) return null;
+    const object = node as object;
+    if (ArrayBuffer.isView(object) || object instanceof ArrayBuffer || object instanceof Date || object instanceof RegExp) return null;
+    if (seen.has(object)) return `${path || "the value"} refers back to itself (a cycle${constructorNote(object)})`;
+    seen.add(object);
+    let found: string | null = null;
+    if (object instanceof Map) {
+      let i = 0;
+      for (const [k, v] of object) {
+        found = visit(k, `${path}<key ${i}>`) ?? visit(v, `${path}.get(${formatKey(k)})`);
+        if (found) break;
+        i++;
+      }
+    } else if (object instanceof Set) {
+      let i = 0;
+      for (const v of object) if ((found = visit(v, `${path}<item ${i++}>`))) break;
+    } else if (Array.isArray(object)) {
+      for (let i = 0; i < object.length && !found; i++) found = visit(object[i], `${path}[${i}]`);
+    } else if (!(object instanceof Error)) {
+      for (const key of Object.keys(object)) {
+        if ((found = visit((object as Record<string, unknown>)[key], `${path}.${key}`))) break;
+      }
+    }
+    seen.delete(object);
+    return found;
+  };
+  return visit(value, "");
+}
+
+function constructorNote(object: object): string {
+  const name = object.constructor?.name;
+  return name && name !== "Object" && name !== "Array" ? ` through a ${name}` : "";
+}
+
+function formatKey(key: unknown): string {
+  return typeof key === "string" ? JSON.stringify(key) : String(key);
+}

@@ -1,0 +1,168 @@
+// Length-prefixed binary frames. Pure: no I/O; callers feed bytes in and take buffers out.
+//
+// Header (16 bytes, little endian):
+//   0  u8   magic 0xA7     catches a peer that printed text where frames belong
+//   1  u8   type           FrameType
+//   2  u16  flags          FLAG_*
+//   4  u32  payload length
+//   8  u32  slave id       0 = the agent itself; routing needs only this field
+//   12 u32  id             op id, context sequence, request id … (meaning depends on type)
+
+export const FRAME_MAGIC = 0xa7;
+export const HEADER_BYTES = 16;
+/** Default largest payload of one frame; bigger messages travel as several frames (FLAG_MORE). */
+export const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
+
+export const FrameType = {
+  Hello: 1, // agent → master: who the agent is (protocol, build, arch …)
+  Config: 2, // master → agent: program bundle, heartbeat interval
+  Spawn: 3, // master → agent: start a slave with this id
+  Kill: 4, // master → agent: stop a slave
+  SlaveReady: 5, // slave → master: program loaded (or failed to load: FLAG_ERROR)
+  SlaveExit: 6, // agent → master: a slave process ended
+  Op: 7, // master → slave: run a worker op
+  Result: 8, // slave → master: an op's result (FLAG_ERROR: an exception)
+  Context: 9, // master → slave: apply a context op
+  ContextAck: 10, // slave → master: context op applied (FLAG_ERROR: it threw)
+  Cancel: 11, // master → slave: abort an op's signal
+  Log: 12, // agent → master: lines a slave (or the agent) printed
+  Heartbeat: 13, // both ways
+  SharedVersion: 14, // master → slave: key K has value hash H from epoch E on
+  SharedGet: 15, // slave → agent: send me the bytes of hash H
+  SharedFetch: 16, // agent → master: send me the bytes of hash H
+  SharedData: 17, // master → agent, agent → slave: the bytes (chunked)
+  SharedFree: 18, // master → agent / slave: forget a version
+  Fatal: 19, // agent → master: the agent cannot go on
+} as const;
+export type FrameType = (typeof FrameType)[keyof typeof FrameType];
+const MAX_FRAME_TYPE = 19;
+
+export const FLAG_MORE = 1; // more frames of the same message follow
+export const FLAG_ERROR = 2; // payload is an encoded error
+export const FLAG_STDERR = 4; // Log: the line came from stderr
+
+export interface Frame {
+  type: FrameType;
+  flags: number;
+  slave: number;
+  id: number;
+  payload: Buffer;
+}
+
+export class FrameError extends Error {
+  override name = "FrameError";
+}
+
+export function frameTypeName(type: number): string {
+  for (const [name, value] of Object.entries(FrameType)) if (value === type) return name;
+  return `unknown(${type})`;
+}
+
+export function writeHeader(target: Buffer, offset: number, type: FrameType, flags: number, slave: number, id: number, length: number): void {
+  target[offset] = FRAME_MAGIC;
+  target[offset + 1] = type;
+  target.writeUInt16LE(flags, offset + 2);
+  target.writeUInt32LE(length, offset + 4);
+  target.writeUInt32LE(slave, offset + 8);
+  target.writeUInt32LE(id >>> 0, offset + 12);
+}
+
+/** One frame as a single buffer. */
+export function encodeFrame(type: FrameType, slave: number, id: number, payload: Uint8Array = EMPTY, flags = 0): Buffer {
+  const buffer = Buffer.allocUnsafe(HEADER_BYTES + payload.length);
+  writeHeader(buffer, 0, type, flags, slave, id, payload.length);
+  buffer.set(payload, HEADER_BYTES);
+  return buffer;
+}
+
+/** A message as one or more frames, each payload at most maxPayload bytes. */
+export function encodeMessage(type: FrameType, slave: number, id: number, payload: Uint8Array, flags = 0, maxPayload = DEFAULT_MAX_PAYLOAD): Buffer[] {
+  if (payload.length <= maxPayload) return [encodeFrame(type, slave, id, payload, flags)];
+  const frames: Buffer[] = [];
+  for (let start = 0; start < payload.length; start += maxPayload) {
+    const end = Math.min(start + maxPayload, payload.length);
+    const more = end < payload.length ? FLAG_MORE : 0;
+    frames.push(encodeFrame(type, slave, id, payload.subarray(start, end), flags | more));
+  }
+  return frames;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+export interface RawFrameSink {
+  /** A whole frame: header fields plus its bytes (header included) in `raw`. */
+  (type: FrameType, flags: number, slave: number, id: number, raw: Buffer): void;
+}
+
+/**
+ * Splits a byte stream into frames. Calls `onFrame` with each frame's header fields and a view of
+ * its bytes (header included) so that a router can forward it without copying or decoding.
+ * Throws FrameError on bad magic, unknown type or an oversized frame: the caller closes the channel.
+ */
+export class FrameSplitter {
+  private pending: Buffer | null = null;
+
+  constructor(
+    private readonly onFrame: RawFrameSink,
+    private readonly maxPayload = DEFAULT_MAX_PAYLOAD,
+  ) {}
+
+  push(chunk: Buffer): void {
+    let data = chunk;
+    if (this.pending) {
+      data = Buffer.concat([this.pending, chunk]);
+      this.pending = null;
+    }
+    let offset = 0;
+    while (data.length - offset >= HEADER_BYTES) {
+      if (data[offset] !== FRAME_MAGIC) {
+        const byte = data[offset]!;
+        const shown = byte >= 0x20 && byte < 0x7f ? ` ('${String.fromCharCode(byte)}')` : "";
+        throw new FrameError(`bad frame start byte 0x${byte.toString(16).padStart(2, "0")}${shown}: the peer wrote something that is not a frame`);
+      }
+      const type = data[offset + 1]!;
+      if (type < 1 || type > MAX_FRAME_TYPE) throw new FrameError(`unknown frame type ${type}`);
+      const length = data.readUInt32LE(offset + 4);
+      if (length > this.maxPayload) throw new FrameError(`oversized frame: ${length} bytes, limit ${this.maxPayload}`);
+      const end = offset + HEADER_BYTES + length;
+      if (end > data.length) break;
+      const flags = data.readUInt16LE(offset + 2);
+      const slave = data.readUInt32LE(offset + 8);
+      const id = data.readUInt32LE(offset + 12);
+      this.onFrame(type as FrameType, flags, slave, id, data.subarray(offset, end));
+      offset = end;
+    }
+    if (offset < data.length) this.pending = Buffer.from(data.subarray(offset));
+  }
+
+  /** Bytes of a frame that has not been completed yet (a truncated stream ends with some). */
+  get bufferedBytes(): number {
+    return this.pending?.length ?? 0;
+  }
+}
+
+/** Joins the frames of chunked messages (FLAG_MORE) back into whole payloads. */
+export class Reassembler {
+  private readonly partial = new Map<string, Buffer[]>();
+
+  /** Returns the whole payload when this frame completes a message, else null. */
+  add(type: number, flags: number, slave: number, id: number, payload: Buffer): Buffer | null {
+    const more = (flags & FLAG_MORE) !== 0;
+    const key = `${type}:${slave}:${id}`;
+    const parts = this.partial.get(key);
+    if (!parts) {
+      if (!more) return payload;
+      this.partial.set(key, [Buffer.from(payload)]);
+      return null;
+    }
+    parts.push(Buffer.from(payload));
+    if (more) return null;
+    this.partial.delete(key);
+    return Buffer.concat(parts);
+  }
+
+  /** Drops partial messages of one slave (it died mid-message). */
+  dropSlave(slave: number): void {
+    for (const key of this.partial.keys()) if (key.split(":")[1] === String(slave)) this.partial.delete(key);
+  }
+}

@@ -1,0 +1,64 @@
+// Payloads of the control frames, as TypeScript types. Values are encoded with the codec.
+import type { WireError } from "./codec.ts";
+
+/** Bumped on any incompatible change to frames or payloads. */
+export const PROTOCOL_VERSION = 1;
+
+/** agent → master, first frame on a channel. */
+export interface Hello {
+  protocol: number;
+  /** sha256 of the agent bundle the agent runs, so master and agent agree on one build. */
+  build: string;
+  arch: string;
+  platform: string;
+  node: string;
+  napi: string;
+  hostname: string;
+  cores: number;
+  pid: number;
+}
+
+/** master → agent, once after the hello. */
+export interface Config {
+  /** Absolute path of the program bundle on the agent's host. */
+  program: string;
+  heartbeatMs: number;
+  /** Extra environment for slaves. */
+  env?: Record<string, string>;
+}
+
+/** master → agent: start a slave. */
+export interface Spawn {
+  slot: number;
+}
+
+/** slave → master when its program has loaded. */
+export interface SlaveReady {
+  pid: number;
+  worker: string[];
+  context: string[];
+}
+
+/** agent → master when a slave process ended. */
+export interface SlaveExit {
+  code: number | null;
+  signal: string | null;
+  /** Last lines the slave wrote to stderr: the clue when a slave dies. */
+  stderrTail: string[];
+}
+
+/** master → slave: `key` reads `hash` for ops issued at epoch >= `epoch`. */
+export interface SharedVersion {
+  key: string;
+  epoch: number;
+  hash: string;
+  size: number;
+}
+
+/** master → slave: versions no queued or running op can read. */
+export interface SharedFree {
+  versions: Array<{ key: string; epoch: number }>;
+  hashes: string[];
+}
+
+export type { WireError };

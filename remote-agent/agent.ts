@@ -1,0 +1,225 @@
+// The agent: one per host, frames on stdin/stdout. It routes frames between the master and its
+// slaves by header (never decoding op payloads), supervises the slaves, caches shared data for them
+// and forwards what they print as Log frames. It exits when its stdin closes, taking its slaves along.
+import { spawn, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { Socket } from "node:net";
+import os from "node:os";
+import { decode, encode } from "../core/protocol/codec.ts";
+import { FLAG_ERROR, FLAG_MORE, FLAG_STDERR, FrameSplitter, FrameType, HEADER_BYTES, Reassembler, encodeFrame, encodeMessage } from "../core/protocol/frame.ts";
+import { PROTOCOL_VERSION, type Config, type Hello, type SlaveExit, type Spawn } from "../core/protocol/messages.ts";
+import { LineSplitter } from "./line-splitter.ts";
+
+const STDERR_TAIL_LINES = 20;
+
+interface SlaveProcess {
+  id: number;
+  slot: number;
+  process: ChildProcess;
+  socket: Socket;
+  stderrTail: string[];
+  exited: boolean;
+}
+
+interface SharedWaiter {
+  slave: number;
+  request: number;
+}
+
+export function runAgent(agentFile: string): void {
+  // stdout carries frames only: anything the agent itself prints goes to stderr.
+  for (const method of ["log", "info", "warn", "debug"] as const) console[method] = console.error;
+  const build = createHash("sha256").update(readFileSync(agentFile)).digest("hex").slice(0, 16);
+  const input = process.stdin;
+  const output = new Socket({ fd: 1, readable: false, writable: true });
+  output.on("error", () => shutdown());
+
+  let config: Config | null = null;
+  const slaves = new Map<number, SlaveProcess>();
+  const sharedCache = new Map<string, Buffer>();
+  const sharedPending = new Map<string, SharedWaiter[]>();
+  const fetchHashes = new Map<number, string>();
+  let nextFetch = 1;
+  const fromMaster = new Reassembler();
+  let toMaster: Buffer[] = [];
+  let flushScheduled = false;
+
+  const flushToMaster = () => {
+    flushScheduled = false;
+    if (toMaster.length === 0) return;
+    const bytes = toMaster.length === 1 ? toMaster[0]! : Buffer.concat(toMaster);
+    toMaster = [];
+    output.write(bytes);
+  };
+  const sendToMaster = (frame: Buffer) => {
+    toMaster.push(frame);
+    if (!flushScheduled) {
+      flushScheduled = true;
+      setImmediate(flushToMaster);
+    }
+  };
+  const fatal = (message: string) => {
+    sendToMaster(encodeFrame(FrameType.Fatal, 0, 0, encode(message)));
+    flushToMaster();
+  };
+
+  const hello: Hello = {
+    protocol: PROTOCOL_VERSION,
+    build,
+    arch: process.arch,
+    platform: process.platform,
+    node: process.versions.node,
+    napi: process.versions.napi ?? "",
+    hostname: os.hostname(),
+    cores: os.availableParallelism?.() ?? os.cpus().length,
+    pid: process.pid,
+  };
+  sendToMaster(encodeFrame(FrameType.Hello, 0, 0, encode(hello)));
+  flushToMaster();
+
+  const splitter = new FrameSplitter((type, flags, slave, id, raw) => {
+    if (slave !== 0) {
+      const target = slaves.get(slave);
+      if (target && !target.exited) target.socket.write(raw);
+      return;
+    }
+    const payload = fromMaster.add(type, flags, slave, id, raw.subarray(HEADER_BYTES));
+    if (payload) handleControl(type, flags, id, payload);
+  });
+
+  input.on("data", (chunk: Buffer) => {
+    // Writes to each slave in this chunk leave together (cork/uncork = one writev per slave).
+    for (const s of slaves.values()) s.socket.cork();
+    try {
+      splitter.push(chunk);
+    } catch (error) {
+      fatal(`agent: ${(error as Error).message}`);
+      shutdown();
+    } finally {
+      for (const s of slaves.values()) s.socket.uncork();
+    }
+  });
+  input.on("end", () => shutdown());
+  input.on("close", () => shutdown());
+  input.on("error", () => shutdown());
+
+  function handleControl(type: number, flags: number, id: number, payload: Buffer): void {
+    switch (type) {
+      case FrameType.Config: {
+        config = decode(payload) as Config;
+        const beat = setInterval(() => sendToMaster(encodeFrame(FrameType.Heartbeat, 0, 0)), config.heartbeatMs);
+        beat.unref();
+        return;
+      }
+      case FrameType.Spawn:
+        return spawnSlave(id, decode(payload) as Spawn);
+      case FrameType.Kill:
+        slaves.get(id)?.process.kill("SIGKILL");
+        return;
+      case FrameType.Heartbeat:
+        return;
+      case FrameType.SharedData:
+        return receiveShared(id, flags, payload);
+      case FrameType.SharedFree:
+        for (const hash of decode(payload) as string[]) sharedCache.delete(hash);
+        return;
+      default:
+        fatal(`agent: unexpected frame type ${type} for the agent`);
+    }
+  }
+
+  function spawnSlave(id: number, spawnRequest: Spawn): void {
+    if (!config) return fatal("agent: Spawn before Config");
+    const child = spawn(process.execPath, ["--enable-source-maps", agentFile, "--slave"], {
+      stdio: ["ignore", "pipe", "pipe", "pipe"],
+      env: {
+        ...process.env,
+        ...config.env,
+        MNT_SLAVE_ID: String(id),
+        MNT_SLOT: String(spawnRequest.slot),
+        MNT_PROGRAM: config.program,
+        MNT_HOST: os.hostname(),
+      },
+    });
+    const socket = child.stdio[3] as Socket;
+    const slave: SlaveProcess = { id, slot: spawnRequest.slot, process: child, socket, stderrTail: [], exited: false };
+    slaves.set(id, slave);
+    const forwardLines = (stream: number) => (lines: string[]) => {
+      if (stream === FLAG_STDERR) {
+        slave.stderrTail.push(...lines);
+        if (slave.stderrTail.length > STDERR_TAIL_LINES) slave.stderrTail.splice(0, slave.stderrTail.length - STDERR_TAIL_LINES);
+      }
+      for (const frame of encodeMessage(FrameType.Log, id, slave.slot, Buffer.from(lines.join("\n")), stream)) sendToMaster(frame);
+    };
+    const out = new LineSplitter(forwardLines(0));
+    const err = new LineSplitter(forwardLines(FLAG_STDERR));
+    child.stdout!.on("data", (chunk: Buffer) => out.push(chunk));
+    child.stderr!.on("data", (chunk: Buffer) => err.push(chunk));
+    const fromSlave = new FrameSplitter((type, _flags, _slave, request, raw) => {
+      // Shared-data requests are the agent's business (its cache); everything else goes to the master.
+      if (type === FrameType.SharedGet) serveShared(id, request, raw.subarray(HEADER_BYTES).toString("utf8"));
+      else sendToMaster(raw);
+    });
+    socket.on("data", (chunk: Buffer) => {
+      try {
+        fromSlave.push(chunk);
+      } catch (error) {
+        process.stderr.write(`agent: slave ${slave.slot}: ${(error as Error).message}\n`);
+        child.kill("SIGKILL");
+      }
+    });
+    socket.on("error", () => {});
+    child.on("error", (error) => process.stderr.write(`agent: cannot start a slave: ${error.message}\n`));
+    child.on("close", (code, signal) => {
+      out.end();
+      err.end();
+      slave.exited = true;
+      slaves.delete(id);
+      const exit: SlaveExit = { code, signal, stderrTail: slave.stderrTail };
+      sendToMaster(encodeFrame(FrameType.SlaveExit, id, 0, encode(exit)));
+    });
+  }
+
+  function serveShared(slave: number, request: number, hash: string): void {
+    const cached = sharedCache.get(hash);
+    if (cached) return sendSharedTo(slave, request, cached, 0);
+    const waiting = sharedPending.get(hash);
+    if (waiting) return void waiting.push({ slave, request });
+    sharedPending.set(hash, [{ slave, request }]);
+    const fetchId = nextFetch++;
+    fetchHashes.set(fetchId, hash);
+    sendToMaster(encodeFrame(FrameType.SharedFetch, 0, fetchId, Buffer.from(hash)));
+  }
+
+  function receiveShared(fetchId: number, flags: number, payload: Buffer): void {
+    const hash = fetchHashes.get(fetchId);
+    if (!hash) return;
+    fetchHashes.delete(fetchId);
+    const waiters = sharedPending.get(hash) ?? [];
+    sharedPending.delete(hash);
+    let failed = (flags & FLAG_ERROR) !== 0;
+    if (!failed && createHash("sha256").update(payload).digest("hex") !== hash) {
+      failed = true;
+      payload = encode(new Error(`shared data ${hash.slice(0, 12)} arrived corrupted (hash mismatch)`));
+    }
+    if (!failed) sharedCache.set(hash, payload);
+    for (const waiter of waiters) sendSharedTo(waiter.slave, waiter.request, payload, failed ? FLAG_ERROR : 0);
+  }
+
+  function sendSharedTo(slaveId: number, request: number, payload: Buffer, flags: number): void {
+    const slave = slaves.get(slaveId);
+    if (!slave || slave.exited) return;
+    for (const frame of encodeMessage(FrameType.SharedData, slaveId, request, payload, flags & ~FLAG_MORE)) slave.socket.write(frame);
+  }
+
+  let stopping = false;
+  function shutdown(): void {
+    if (stopping) return;
+    stopping = true;
+    for (const slave of slaves.values()) slave.process.kill("SIGKILL");
+    // Give the kills a moment to be delivered, then go.
+    setTimeout(() => process.exit(0), 50).unref();
+    setTimeout(() => process.exit(0), 50);
+  }
+}
