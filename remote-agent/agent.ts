@@ -168,6 +168,8 @@ export function runAgent(agentFile: string): void {
         process.stderr.write(`agent: slave ${slave.slot}: ${(error as Error).message}\n`);
         child.kill("SIGKILL");
       }
+      // Results leave now: waiting for the next tick only adds latency to every op.
+      flushToMaster();
     });
     socket.on("error", () => {});
     child.on("error", (error) => process.stderr.write(`agent: cannot start a slave: ${error.message}\n`));

@@ -100,7 +100,11 @@ export interface RawFrameSink {
  * Throws FrameError on bad magic, unknown type or an oversized frame: the caller closes the channel.
  */
 export class FrameSplitter {
-  private pending: Buffer | null = null;
+  /** Received bytes not yet forming a whole frame; joined only once a frame is complete. */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  /** Bytes the frame at the start of `pending` needs in all (0 = header not seen yet). */
+  private needed = 0;
 
   constructor(
     private readonly onFrame: RawFrameSink,
@@ -108,36 +112,53 @@ export class FrameSplitter {
   ) {}
 
   push(chunk: Buffer): void {
-    let data = chunk;
-    if (this.pending) {
-      data = Buffer.concat([this.pending, chunk]);
-      this.pending = null;
+    if (this.pendingBytes > 0) {
+      this.pending.push(chunk);
+      this.pendingBytes += chunk.length;
+      if (this.needed === 0 && this.pendingBytes >= HEADER_BYTES) this.needed = this.frameSize(Buffer.concat(this.pending), 0);
+      // A large frame arrives in many chunks: wait for all of it instead of re-joining every time.
+      if (this.needed === 0 || this.pendingBytes < this.needed) return;
+      chunk = Buffer.concat(this.pending, this.pendingBytes);
+      this.pending = [];
+      this.pendingBytes = 0;
+      this.needed = 0;
     }
     let offset = 0;
-    while (data.length - offset >= HEADER_BYTES) {
-      if (data[offset] !== FRAME_MAGIC) {
-        const byte = data[offset]!;
-        const shown = byte >= 0x20 && byte < 0x7f ? ` ('${String.fromCharCode(byte)}')` : "";
-        throw new FrameError(`bad frame start byte 0x${byte.toString(16).padStart(2, "0")}${shown}: the peer wrote something that is not a frame`);
-      }
-      const type = data[offset + 1]!;
-      if (type < 1 || type > MAX_FRAME_TYPE) throw new FrameError(`unknown frame type ${type}`);
-      const length = data.readUInt32LE(offset + 4);
-      if (length > this.maxPayload) throw new FrameError(`oversized frame: ${length} bytes, limit ${this.maxPayload}`);
-      const end = offset + HEADER_BYTES + length;
-      if (end > data.length) break;
-      const flags = data.readUInt16LE(offset + 2);
-      const slave = data.readUInt32LE(offset + 8);
-      const id = data.readUInt32LE(offset + 12);
-      this.onFrame(type as FrameType, flags, slave, id, data.subarray(offset, end));
+    while (chunk.length - offset >= HEADER_BYTES) {
+      const end = offset + this.frameSize(chunk, offset);
+      if (end > chunk.length) break;
+      const type = chunk[offset + 1]! as FrameType;
+      const flags = chunk.readUInt16LE(offset + 2);
+      const slave = chunk.readUInt32LE(offset + 8);
+      const id = chunk.readUInt32LE(offset + 12);
+      this.onFrame(type, flags, slave, id, chunk.subarray(offset, end));
       offset = end;
     }
-    if (offset < data.length) this.pending = Buffer.from(data.subarray(offset));
+    if (offset < chunk.length) {
+      const rest = chunk.subarray(offset);
+      this.pending = [rest];
+      this.pendingBytes = rest.length;
+      this.needed = rest.length >= HEADER_BYTES ? this.frameSize(rest, 0) : 0;
+    }
+  }
+
+  /** Validates the header at `offset` and returns the whole frame's size. */
+  private frameSize(data: Buffer, offset: number): number {
+    if (data[offset] !== FRAME_MAGIC) {
+      const byte = data[offset]!;
+      const shown = byte >= 0x20 && byte < 0x7f ? ` ('${String.fromCharCode(byte)}')` : "";
+      throw new FrameError(`bad frame start byte 0x${byte.toString(16).padStart(2, "0")}${shown}: the peer wrote something that is not a frame`);
+    }
+    const type = data[offset + 1]!;
+    if (type < 1 || type > MAX_FRAME_TYPE) throw new FrameError(`unknown frame type ${type}`);
+    const length = data.readUInt32LE(offset + 4);
+    if (length > this.maxPayload) throw new FrameError(`oversized frame: ${length} bytes, limit ${this.maxPayload}`);
+    return HEADER_BYTES + length;
   }
 
   /** Bytes of a frame that has not been completed yet (a truncated stream ends with some). */
   get bufferedBytes(): number {
-    return this.pending?.length ?? 0;
+    return this.pendingBytes;
   }
 }
 
