@@ -30,7 +30,6 @@ async function main(argv: string[]): Promise<number> {
     .demandCommand(1, "name a command, e.g. `mnt exec program.ts`")
     .parserConfiguration({ "populate--": true })
     .strict()
-    .env("MNT")
     .fail((message, error) => {
       if (error) throw error;
       throw new MntError("usage", message ?? "bad command line", "see `mnt --help`");

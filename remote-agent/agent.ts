@@ -119,6 +119,8 @@ export function runAgent(agentFile: string): void {
         return;
       case FrameType.Heartbeat:
         return;
+      case FrameType.Stop:
+        return stopSlaves();
       case FrameType.SharedData:
         return receiveShared(id, flags, payload);
       case FrameType.SharedFree:
@@ -213,6 +215,32 @@ export function runAgent(agentFile: string): void {
     const slave = slaves.get(slaveId);
     if (!slave || slave.exited) return;
     for (const frame of encodeMessage(FrameType.SharedData, slaveId, request, payload, flags & ~FLAG_MORE)) slave.socket.write(frame);
+  }
+
+  /**
+   * A clean end: closing a slave's channel makes it exit by itself, and its 'close' event comes only
+   * after its stdout and stderr ended, so every line it printed has been forwarded by then.
+   */
+  function stopSlaves(): void {
+    const reportStopped = () => {
+      sendToMaster(encodeFrame(FrameType.Stopped, 0, 0));
+      flushToMaster();
+    };
+    const running = [...slaves.values()];
+    if (running.length === 0) return reportStopped();
+    let left = running.length;
+    const force = setTimeout(() => {
+      for (const slave of slaves.values()) slave.process.kill("SIGKILL");
+    }, 3000);
+    for (const slave of running) {
+      slave.process.once("close", () => {
+        if (--left > 0) return;
+        clearTimeout(force);
+        // Let the SlaveExit and Log frames queued by the close handlers go first.
+        setImmediate(reportStopped);
+      });
+      slave.socket.end();
+    }
   }
 
   let stopping = false;

@@ -23,8 +23,12 @@ export async function runSlave(): Promise<void> {
   const slot = Number(process.env.MNT_SLOT);
   const socket = new Socket({ fd: 3, readable: true, writable: true });
   const channel = new FrameChannel(streamTransport(socket, socket), { peer: "agent" });
-  // The agent went away: nothing left to work for.
-  channel.onClose(() => process.exit(0));
+  // The agent closed the channel (a clean stop) or went away: exit once what user code printed has
+  // been written out (process.exit would drop output still queued on the stdout/stderr pipes).
+  channel.onClose(() => {
+    setTimeout(() => process.exit(0), 2000).unref();
+    process.stdout.write("", () => process.stderr.write("", () => process.exit(0)));
+  });
 
   const early: IncomingFrame[] = [];
   let handle: (frame: IncomingFrame) => void = (frame) => early.push(frame);

@@ -6,6 +6,7 @@ import { startLocalAgent } from "../../core/connections/local.ts";
 import { MntError } from "../../core/errors.ts";
 import { runProgram, type RunOutcome } from "../../core/runtime/run-program.ts";
 import type { Runtime } from "../../core/runtime/runtime.ts";
+import type { RunStats } from "../../core/program/index.ts";
 import { bundleProgram } from "../../toolchain/bundle-program.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { agentBuildHash, agentBundle, cacheDir } from "../paths.ts";
@@ -34,6 +35,50 @@ export function execBuilder(yargs: Argv): Argv<ExecArgs> {
 
 export async function execCommand(args: ExecArgs): Promise<number> {
   const started = performance.now();
+  if (args.json) {
+    // stdout carries the JSON summary alone: what main prints goes to stderr.
+    console.log = console.info = console.debug = console.error;
+  }
+  try {
+    return await execProgram(args, started);
+  } catch (error) {
+    // Failures before the run (no such file, does not compile, bad flags) still get their JSON.
+    if (args.json && error instanceof MntError) {
+      const exitCode = error.code === "usage" ? ExitCode.usage : error.code === "program" ? ExitCode.programInvalid : ExitCode.unavailable;
+      const status = error.code === "program" ? "program-invalid" : error.code === "usage" ? "usage" : "infrastructure";
+      process.stdout.write(JSON.stringify(summaryJson({ exitCode, status, error: error.message, wallMs: performance.now() - started, slaves: 0, slavesStarted: 0, stats: null })) + "\n");
+    }
+    throw error;
+  }
+}
+
+interface SummaryInput {
+  exitCode: number;
+  status: string;
+  error: string | null;
+  wallMs: number;
+  /** Slaves asked for. */
+  slaves: number;
+  /** Slaves that loaded the program (restarts included; fewer when main ended first). */
+  slavesStarted: number;
+  stats: RunStats | null;
+}
+
+function summaryJson({ exitCode, status, error, wallMs, slaves, slavesStarted, stats }: SummaryInput) {
+  return {
+    ok: status === "ok" && exitCode === 0,
+    exitCode,
+    status,
+    error,
+    wallMs: Math.round(wallMs),
+    slaves,
+    slavesStarted,
+    ops: { worker: stats ? stats.workerDone + stats.workerFailed : 0, context: stats?.contextOps ?? 0, retried: stats?.workerRetried ?? 0, failed: stats?.workerFailed ?? 0 },
+    shared: { versions: stats?.sharedVersions ?? 0, bytesSent: stats?.sharedBytesSent ?? 0 },
+  };
+}
+
+async function execProgram(args: ExecArgs, started: number): Promise<number> {
   const reporter = plainReporter(undefined, args.quiet || args.json);
   if (args.slots !== undefined && !(Number.isInteger(args.slots) && args.slots >= 1)) {
     throw new MntError("usage", `--slots ${args.slots}: expected a whole number of slaves, at least 1`);
@@ -86,16 +131,15 @@ export async function execCommand(args: ExecArgs): Promise<number> {
     `${outcome.status === "ok" ? "done" : outcome.status} in ${(outcome.wallMs / 1000).toFixed(2)} s: ${s.workerDone} worker ops, ${s.contextOps} context ops, ${s.workerRetried} retried, ${s.workerFailed} failed`,
   );
   if (args.json) {
-    const summary = {
-      ok: outcome.status === "ok" && exitCode === 0,
+    const summary = summaryJson({
       exitCode,
       status: outcome.status,
       error: outcome.error?.message ?? null,
-      wallMs: Math.round(performance.now() - started),
+      wallMs: performance.now() - started,
       slaves: slots,
-      ops: { worker: s.workerDone + s.workerFailed, context: s.contextOps, retried: s.workerRetried, failed: s.workerFailed },
-      shared: { versions: s.sharedVersions, bytesSent: s.sharedBytesSent },
-    };
+      slavesStarted: s.slavesStarted,
+      stats: s,
+    });
     process.stdout.write(JSON.stringify(summary) + "\n");
   }
   return exitCode;

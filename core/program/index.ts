@@ -72,7 +72,10 @@ export interface SharedWriter {
 
 /** Counters of the run so far. */
 export interface RunStats {
+  /** Slaves taking ops now. */
   slaves: number;
+  /** Slaves that loaded the program during the run (restarts included). */
+  slavesStarted: number;
   workerDone: number;
   workerQueued: number;
   workerRunning: number;

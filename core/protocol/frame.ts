@@ -33,9 +33,11 @@ export const FrameType = {
   SharedData: 17, // master → agent, agent → slave: the bytes (chunked)
   SharedFree: 18, // master → agent / slave: forget a version
   Fatal: 19, // agent → master: the agent cannot go on
+  Stop: 20, // master → agent: let the slaves finish printing, then report Stopped
+  Stopped: 21, // agent → master: every slave has exited and its output was forwarded
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
-const MAX_FRAME_TYPE = 19;
+const MAX_FRAME_TYPE = 21;
 
 export const FLAG_MORE = 1; // more frames of the same message follow
 export const FLAG_ERROR = 2; // payload is an encoded error

@@ -90,6 +90,7 @@ export async function runProgram(options: RunProgramOptions): Promise<RunOutcome
     } else status = "program-error";
   }
   const stats = runtime.stats();
-  runtime.close(status === "interrupted" ? "the run was interrupted" : "the run has ended");
+  if (status === "interrupted" || status === "infrastructure") runtime.close(status === "interrupted" ? "the run was interrupted" : "the run has failed");
+  else await runtime.stop();
   return { status, programExitCode, error, wallMs: performance.now() - started, stats };
 }

@@ -69,6 +69,8 @@ interface AgentState {
   slaves: Set<SlaveState>;
   restarts: number;
   lost: boolean;
+  /** Set while a clean stop waits for the agent's Stopped frame. */
+  stopped?: () => void;
 }
 
 export class Runtime {
@@ -92,6 +94,8 @@ export class Runtime {
   private pumpScheduled = false;
   private closing = false;
   fatalError: MntError | null = null;
+  /** Slaves that loaded the program (restarts included). */
+  private slavesStarted = 0;
   private readonly counters = { workerDone: 0, workerFailed: 0, workerRetried: 0, sharedBytesSent: 0 };
   private readonly idleWaiters: Array<() => void> = [];
 
@@ -174,6 +178,9 @@ export class Runtime {
         return this.onSlaveExit(frame);
       case FrameType.SharedFetch:
         return this.onSharedFetch(agent, frame);
+      case FrameType.Stopped:
+        agent.stopped?.();
+        return;
       case FrameType.Fatal:
         return agent.link.fail(new MntError("infrastructure", `${agent.host}: ${String(decode(frame.payload))}`));
       default:
@@ -195,6 +202,7 @@ export class Runtime {
     }
     slave.status = "ready";
     slave.pid = ready.pid;
+    this.slavesStarted++;
     const channel = slave.agent.link.channel;
     for (const version of this.shared.liveVersions()) channel.send(FrameType.SharedVersion, slave.id, 0, encode(version));
     this.emit({ kind: "slave.up", host: slave.agent.host, slot: slave.slot, slave: slave.id, pid: ready.pid });
@@ -662,11 +670,40 @@ export class Runtime {
     for (const agent of this.agents) agent.link.close();
   }
 
+  /**
+   * Ends the run cleanly: slaves exit on their own and everything they printed reaches the master
+   * before the connections close (at most `timeoutMs`, then close regardless).
+   */
+  async stop(reason = "the run has ended", timeoutMs = 3000): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    this.rejectEverything(new AbortError(reason));
+    const live = this.agents.filter((agent) => !agent.lost && agent.link.hello);
+    await Promise.all(
+      live.map(
+        (agent) =>
+          new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, timeoutMs);
+            timer.unref();
+            agent.stopped = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+            agent.link.onLost(() => agent.stopped?.());
+            agent.link.channel.send(FrameType.Stop, 0, 0);
+            agent.link.channel.flush();
+          }),
+      ),
+    );
+    for (const agent of this.agents) agent.link.close();
+  }
+
   stats(): RunStats {
     let running = 0;
     for (const slave of this.slaves.values()) running += slave.inflight.size;
     return {
       slaves: this.pool.length,
+      slavesStarted: this.slavesStarted,
       workerDone: this.counters.workerDone,
       workerQueued: this.queue.length - this.head + this.stale.length,
       workerRunning: running,

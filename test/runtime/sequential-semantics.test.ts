@@ -31,7 +31,7 @@ const programs = fc.array(step, { minLength: 1, maxLength: 40 });
 /** The same steps, one after another, in this process: what sequential semantics promises. */
 async function runSequentially(steps: Step[]): Promise<unknown[]> {
   const ctx = await model.init();
-  model.context!.reset(ctx, undefined);
+  model.context!.reset(ctx);
   const shared = new Map<string, number[] | null>(KEYS.map((key) => [key, null]));
   const results: unknown[] = [];
   let k = 0;

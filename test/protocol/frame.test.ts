@@ -1,0 +1,284 @@
+import { expect } from "chai";
+import {
+  DEFAULT_MAX_PAYLOAD,
+  FLAG_ERROR,
+  FLAG_MORE,
+  FRAME_MAGIC,
+  FrameError,
+  FrameSplitter,
+  FrameType,
+  HEADER_BYTES,
+  Reassembler,
+  encodeFrame,
+  encodeMessage,
+} from "../../core/protocol/frame.ts";
+
+interface SplitFrame {
+  type: number;
+  flags: number;
+  slave: number;
+  id: number;
+  payload: string; // hex, so that deep.equal compares bytes
+}
+
+/** Pushes each chunk into a fresh splitter and returns the frames it produced (copied). */
+function split(chunks: Buffer[], maxPayload?: number): SplitFrame[] {
+  const frames: SplitFrame[] = [];
+  const splitter = new FrameSplitter((type, flags, slave, id, raw) => {
+    if (raw.length !== HEADER_BYTES + raw.readUInt32LE(4)) expect.fail(`raw frame of ${raw.length} bytes, header says ${raw.readUInt32LE(4)} + ${HEADER_BYTES}`);
+    frames.push({ type, flags, slave, id, payload: raw.subarray(HEADER_BYTES).toString("hex") });
+  }, maxPayload);
+  for (const chunk of chunks) splitter.push(chunk);
+  if (splitter.bufferedBytes !== 0) expect.fail(`${splitter.bufferedBytes} bytes left over`);
+  return frames;
+}
+
+function pushExpectingError(bytes: Buffer, maxPayload?: number): FrameError {
+  const splitter = new FrameSplitter(() => {}, maxPayload);
+  try {
+    splitter.push(bytes);
+  } catch (error) {
+    expect(error).to.be.instanceOf(FrameError);
+    return error as FrameError;
+  }
+  return expect.fail("push() did not throw");
+}
+
+const TYPES = Object.values(FrameType);
+const LAST_TYPE = Math.max(...TYPES);
+
+/** A small seeded PRNG (mulberry32), so that a failure can be replayed. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A stream of varied frames: empty payloads, 1-byte, header-sized, a few KiB; every type. */
+function sampleStream(): { bytes: Buffer; frames: SplitFrame[] } {
+  const random = prng(7);
+  const frames: SplitFrame[] = [];
+  const parts: Buffer[] = [];
+  const sizes = [0, 1, 2, 15, 16, 17, 31, 100, 0, 700, 5, 0, 64];
+  for (let i = 0; i < 40; i++) {
+    const type = TYPES[i % TYPES.length]!;
+    const payload = Buffer.alloc(sizes[i % sizes.length]!);
+    for (let j = 0; j < payload.length; j++) payload[j] = Math.floor(random() * 256);
+    // Payloads that contain the magic byte and look like headers must not confuse the splitter.
+    if (payload.length >= 16) payload[0] = FRAME_MAGIC;
+    const slave = i * 7919;
+    const id = 0xffffffff - i;
+    const flags = i % 3 === 0 ? FLAG_ERROR : 0;
+    parts.push(encodeFrame(type, slave, id, payload, flags));
+    frames.push({ type, flags, slave, id, payload: payload.toString("hex") });
+  }
+  return { bytes: Buffer.concat(parts), frames };
+}
+
+describe("frame", () => {
+  describe("encodeFrame + FrameSplitter", () => {
+    it("a frame round-trips with its type, flags, slave, id and payload", () => {
+      const payload = Buffer.from("hello frame");
+      const bytes = encodeFrame(FrameType.Result, 12, 345, payload, FLAG_ERROR);
+      expect(bytes.length).to.equal(HEADER_BYTES + payload.length);
+      expect(bytes[0]).to.equal(FRAME_MAGIC);
+      expect(split([bytes])).to.deep.equal([{ type: FrameType.Result, flags: FLAG_ERROR, slave: 12, id: 345, payload: payload.toString("hex") }]);
+    });
+
+    it("a frame without payload, and the largest slave and id values", () => {
+      const bytes = encodeFrame(FrameType.Heartbeat, 0xffffffff, 0xffffffff);
+      expect(bytes.length).to.equal(HEADER_BYTES);
+      expect(split([bytes])).to.deep.equal([{ type: FrameType.Heartbeat, flags: 0, slave: 0xffffffff, id: 0xffffffff, payload: "" }]);
+    });
+
+    it("a negative id is written as its unsigned 32-bit value", () => {
+      expect(split([encodeFrame(FrameType.Op, 1, -1)])[0]!.id).to.equal(0xffffffff);
+    });
+
+    it("many frames in one chunk come out in order", () => {
+      const { bytes, frames } = sampleStream();
+      expect(split([bytes])).to.deep.equal(frames);
+    });
+
+    it("split into two chunks at EVERY byte boundary, the same frames come out", () => {
+      const { bytes, frames } = sampleStream();
+      const expected = JSON.stringify(frames);
+      for (let at = 0; at <= bytes.length; at++) {
+        const got = split([bytes.subarray(0, at), bytes.subarray(at)]);
+        if (JSON.stringify(got) !== expected) expect(got, `split at ${at}`).to.deep.equal(frames);
+      }
+    });
+
+    it("fed one byte at a time (every boundary at once), the same frames come out", () => {
+      const { bytes, frames } = sampleStream();
+      const chunks: Buffer[] = [];
+      for (let i = 0; i < bytes.length; i++) chunks.push(bytes.subarray(i, i + 1));
+      expect(split(chunks)).to.deep.equal(frames);
+    });
+
+    it("fed in 500 random chunkings (including empty chunks), the same frames come out", () => {
+      const { bytes, frames } = sampleStream();
+      for (let seed = 1; seed <= 500; seed++) {
+        const random = prng(seed);
+        const chunks: Buffer[] = [];
+        let at = 0;
+        while (at < bytes.length) {
+          const size = random() < 0.1 ? 0 : Math.ceil(random() ** 3 * 200);
+          chunks.push(bytes.subarray(at, at + size));
+          at += size;
+        }
+        expect(split(chunks), `seed ${seed}`).to.deep.equal(frames);
+      }
+    });
+
+    it("an incomplete frame stays buffered and is reported by bufferedBytes", () => {
+      const frame = encodeFrame(FrameType.Log, 0, 1, Buffer.from("partial line"));
+      const splitter = new FrameSplitter(() => expect.fail("no frame is complete yet"));
+      splitter.push(frame.subarray(0, 5));
+      expect(splitter.bufferedBytes).to.equal(5);
+      splitter.push(frame.subarray(5, HEADER_BYTES + 3));
+      expect(splitter.bufferedBytes).to.equal(HEADER_BYTES + 3);
+    });
+  });
+
+  describe("corrupt input", () => {
+    it("bad magic byte: FrameError saying the peer wrote something that is not a frame, with the char", () => {
+      const error = pushExpectingError(Buffer.from("Welcome to Ubuntu 22.04.3 LTS\n"));
+      expect(error.name).to.equal("FrameError");
+      expect(error.message).to.include("not a frame");
+      expect(error.message).to.include("0x57");
+      expect(error.message).to.include("'W'");
+    });
+
+    it("bad magic byte that is not printable: shows the hex value only", () => {
+      const bytes = Buffer.alloc(HEADER_BYTES, 0);
+      const error = pushExpectingError(bytes);
+      expect(error.message).to.include("0x00");
+      expect(error.message).to.include("not a frame");
+      expect(error.message).to.not.include("'");
+      expect(pushExpectingError(Buffer.alloc(HEADER_BYTES, 0x7f)).message).to.not.include("'");
+    });
+
+    it("bad magic byte after a good frame, in a later chunk", () => {
+      const splitter = new FrameSplitter(() => {});
+      splitter.push(encodeFrame(FrameType.Heartbeat, 0, 0));
+      expect(() => splitter.push(Buffer.from("npm WARN deprecated something"))).to.throw(FrameError, /'n'.*not a frame/);
+    });
+
+    it("unknown frame type: FrameError naming the type", () => {
+      for (const type of [0, LAST_TYPE + 1, 0x7f, 0xff]) {
+        const bytes = encodeFrame(FrameType.Log, 0, 0);
+        bytes[1] = type;
+        const error = pushExpectingError(bytes);
+        expect(error.message).to.match(new RegExp(`unknown frame type ${type}\\b`));
+      }
+    });
+
+    it("every known type is accepted", () => {
+      for (const type of TYPES) expect(split([encodeFrame(type, 0, 0)])[0]!.type).to.equal(type);
+    });
+
+    it("declared length over the limit: FrameError 'oversized', before the payload arrives", () => {
+      const header = encodeFrame(FrameType.Result, 1, 1);
+      header.writeUInt32LE(DEFAULT_MAX_PAYLOAD + 1, 4);
+      const error = pushExpectingError(header);
+      expect(error.message).to.include("oversized");
+      expect(error.message).to.include(String(DEFAULT_MAX_PAYLOAD + 1));
+
+      header.writeUInt32LE(0xffffffff, 4);
+      expect(pushExpectingError(header).message).to.include("oversized");
+    });
+
+    it("a custom limit: exactly the limit passes, one byte more is oversized", () => {
+      const limit = 100;
+      expect(split([encodeFrame(FrameType.Log, 0, 0, Buffer.alloc(limit, 1))], limit)).to.have.length(1);
+      const error = pushExpectingError(encodeFrame(FrameType.Log, 0, 0, Buffer.alloc(limit + 1, 1)), limit);
+      expect(error.message).to.include("oversized");
+      expect(error.message).to.include(`limit ${limit}`);
+    });
+  });
+
+  describe("encodeMessage + Reassembler", () => {
+    const payloadOf = (size: number, seed: number): Buffer => {
+      const random = prng(seed);
+      const bytes = Buffer.alloc(size);
+      for (let i = 0; i < size; i++) bytes[i] = Math.floor(random() * 256);
+      return bytes;
+    };
+
+    it("a payload that fits is one frame without FLAG_MORE", () => {
+      const frames = encodeMessage(FrameType.Result, 1, 2, Buffer.alloc(100), FLAG_ERROR, 100);
+      expect(frames).to.have.length(1);
+      expect(split(frames, 100)[0]!.flags).to.equal(FLAG_ERROR);
+    });
+
+    it("a larger payload is split into FLAG_MORE frames of at most maxPayload, and joined back", () => {
+      const maxPayload = 1000;
+      for (const size of [1001, 1999, 2000, 2001, 10_500]) {
+        const payload = payloadOf(size, size);
+        const frames = encodeMessage(FrameType.SharedData, 3, 77, payload, FLAG_ERROR, maxPayload);
+        expect(frames, `size ${size}`).to.have.length(Math.ceil(size / maxPayload));
+        const split_ = split(frames, maxPayload);
+        split_.forEach((frame, i) => {
+          const last = i === split_.length - 1;
+          expect(frame.payload.length / 2).to.be.at.most(maxPayload).and.at.least(1);
+          expect(frame.flags & FLAG_MORE, `frame ${i} of ${split_.length}`).to.equal(last ? 0 : FLAG_MORE);
+          expect(frame.flags & FLAG_ERROR).to.equal(FLAG_ERROR);
+          expect([frame.type, frame.slave, frame.id]).to.deep.equal([FrameType.SharedData, 3, 77]);
+        });
+
+        const reassembler = new Reassembler();
+        const results: Buffer[] = [];
+        for (const frame of split_) {
+          const whole = reassembler.add(frame.type, frame.flags, frame.slave, frame.id, Buffer.from(frame.payload, "hex"));
+          if (whole) results.push(whole);
+        }
+        expect(results).to.have.length(1);
+        expect(results[0]!.equals(payload), `size ${size}`).to.equal(true);
+      }
+    });
+
+    it("chunked messages interleaved with frames of other slaves and ids are joined separately", () => {
+      const maxPayload = 64;
+      const a = payloadOf(300, 1); // slave 1, id 5
+      const b = payloadOf(200, 2); // slave 2, id 5 (same id, other slave)
+      const c = payloadOf(130, 3); // slave 1, id 6 (same slave, other id)
+      const d = payloadOf(10, 4); // slave 1, id 5 but another type: a single frame
+      const streams = [
+        encodeMessage(FrameType.SharedData, 1, 5, a, 0, maxPayload),
+        encodeMessage(FrameType.SharedData, 2, 5, b, 0, maxPayload),
+        encodeMessage(FrameType.SharedData, 1, 6, c, 0, maxPayload),
+        encodeMessage(FrameType.Log, 1, 5, d, 0, maxPayload),
+      ];
+      // Round robin: one frame of each message in turn.
+      const interleaved: Buffer[] = [];
+      for (let i = 0; streams.some((s) => i < s.length); i++) for (const s of streams) if (i < s.length) interleaved.push(s[i]!);
+
+      const reassembler = new Reassembler();
+      const done = new Map<string, Buffer>();
+      for (const frame of split(interleaved, maxPayload)) {
+        const whole = reassembler.add(frame.type, frame.flags, frame.slave, frame.id, Buffer.from(frame.payload, "hex"));
+        if (whole) done.set(`${frame.type}:${frame.slave}:${frame.id}`, Buffer.from(whole));
+      }
+      expect(done.size).to.equal(4);
+      expect(done.get(`${FrameType.SharedData}:1:5`)!.equals(a)).to.equal(true);
+      expect(done.get(`${FrameType.SharedData}:2:5`)!.equals(b)).to.equal(true);
+      expect(done.get(`${FrameType.SharedData}:1:6`)!.equals(c)).to.equal(true);
+      expect(done.get(`${FrameType.Log}:1:5`)!.equals(d)).to.equal(true);
+    });
+
+    it("dropSlave forgets the partial messages of that slave only", () => {
+      const reassembler = new Reassembler();
+      expect(reassembler.add(FrameType.Result, FLAG_MORE, 3, 1, Buffer.from("dead-"))).to.equal(null);
+      expect(reassembler.add(FrameType.Result, FLAG_MORE, 13, 1, Buffer.from("alive-"))).to.equal(null);
+      reassembler.dropSlave(3);
+      expect(reassembler.add(FrameType.Result, 0, 3, 1, Buffer.from("fresh"))!.toString()).to.equal("fresh");
+      expect(reassembler.add(FrameType.Result, 0, 13, 1, Buffer.from("end"))!.toString()).to.equal("alive-end");
+    });
+  });
+});
