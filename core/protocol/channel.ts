@@ -58,6 +58,7 @@ export class FrameChannel {
     this.peer = options.peer;
     this.maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
     this.splitter = new FrameSplitter((type, flags, slave, id, raw) => {
+      if (this.closed) return; // a listener failed the channel: the rest of this chunk is dropped
       const payload = this.reassembler.add(type, flags, slave, id, raw.subarray(HEADER_BYTES));
       if (payload) this.frameListener({ type, flags, slave, id, payload });
     }, this.maxPayload);
@@ -80,7 +81,8 @@ export class FrameChannel {
     });
     transport.onClose((error) => {
       const truncated = this.splitter.bufferedBytes > 0 ? ` (stream ended inside a frame, ${this.splitter.bufferedBytes} bytes in)` : "";
-      this.finish(error ?? (truncated ? new FrameError(`${this.peer}: truncated frame${truncated}`) : undefined));
+      const failure = error ? new FrameError(`${this.peer}: ${error.message}`, { cause: error }) : undefined;
+      this.finish(failure ?? (truncated ? new FrameError(`${this.peer}: truncated frame${truncated}`) : undefined));
     });
   }
 

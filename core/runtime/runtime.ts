@@ -69,6 +69,7 @@ interface AgentState {
   slaves: Set<SlaveState>;
   restarts: number;
   lost: boolean;
+  lostError?: Error;
   /** Set while a clean stop waits for the agent's Stopped frame. */
   stopped?: () => void;
 }
@@ -134,6 +135,7 @@ export class Runtime {
     link.onFrame((frame) => this.onFrame(agent, frame));
     link.onLost((error) => this.onAgentLost(agent, error));
     return link.ready.then((hello) => {
+      if (agent.lost) throw agent.lostError ?? new MntError("infrastructure", `${spec.host}: the agent was lost right after its hello`);
       agent.slots = spec.slots === "auto" ? hello.cores : spec.slots;
       this.emit({ kind: "agent.up", host: spec.host, hello, slots: agent.slots });
       for (let slot = 0; slot < agent.slots; slot++) this.spawnSlave(agent, slot, false);
@@ -335,6 +337,7 @@ export class Runtime {
   private onAgentLost(agent: AgentState, error: Error): void {
     if (agent.lost) return;
     agent.lost = true;
+    agent.lostError = error;
     if (!this.closing) this.emit({ kind: "agent.lost", host: agent.host, reason: error.message });
     for (const slave of [...agent.slaves]) this.slaveLost(slave, `agent lost: ${error.message}`);
     if (!this.closing && this.agents.every((a) => a.lost)) {

@@ -263,7 +263,7 @@ describe("FrameChannel over an in-memory transport", () => {
 
     // Source bug (channel.ts, the FrameSplitter callback in the constructor): the splitter keeps
     // handing out the remaining frames of a chunk after the listener closed the channel.
-    it.skip("[source bug: frames are delivered after the channel closed] no frame is delivered after fail() inside the frame listener", async () => {
+    it("no frame is delivered after fail() inside the frame listener", async () => {
       const { master, masterEnd } = pair();
       const ids: number[] = [];
       master.onFrame((frame) => {
@@ -287,7 +287,7 @@ describe("FrameChannel over an in-memory transport", () => {
 
     // Source bug (channel.ts, transport.onClose handler): an error from the transport is passed on
     // as it is: it does not name the peer, and a truncated frame in flight goes unmentioned.
-    it.skip("[source bug: a transport error does not name the peer] a stream that fails names the peer in the close error", async () => {
+    it("a stream that fails names the peer in the close error", async () => {
       const { master, masterEnd } = pair();
       masterEnd.inject(encodeFrame(FrameType.Result, 1, 1, pattern(100)).subarray(0, 20));
       masterEnd.hangUp(new Error("read ECONNRESET"));

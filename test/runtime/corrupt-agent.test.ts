@@ -303,7 +303,7 @@ describe("Runtime with a corrupt agent", function () {
     // agent.lost): when the hello and garbage arrive in one chunk, the agent is lost (agent.lost,
     // fatal) before the ready promise's callback runs, which then emits agent.up, spawns slaves on
     // the dead agent and resolves addAgent.
-    it.skip("[source bug: agent.up after agent.lost] a hello and garbage in one chunk: no agent.up after agent.lost", async () => {
+    it("a hello and garbage in one chunk: no agent.up after agent.lost", async () => {
       const outcome = await runCase((agent) => agent.write(Buffer.concat([helloFrame(), Buffer.from("garbage after the hello")])));
       expectLost(outcome, /not a frame/);
     });
