@@ -117,7 +117,13 @@ export class FrameSplitter {
     if (this.pendingBytes > 0) {
       this.pending.push(chunk);
       this.pendingBytes += chunk.length;
-      if (this.needed === 0 && this.pendingBytes >= HEADER_BYTES) this.needed = this.frameSize(Buffer.concat(this.pending), 0);
+      if (this.needed === 0) {
+        // The header is still incomplete: join the few bytes held so far with this chunk and check them.
+        const joined = Buffer.concat(this.pending, this.pendingBytes);
+        this.pending = [joined];
+        checkFrameStart(joined, 0);
+        if (this.pendingBytes >= HEADER_BYTES) this.needed = this.frameSize(joined, 0);
+      }
       // A large frame arrives in many chunks: wait for all of it instead of re-joining every time.
       if (this.needed === 0 || this.pendingBytes < this.needed) return;
       chunk = Buffer.concat(this.pending, this.pendingBytes);
@@ -138,6 +144,8 @@ export class FrameSplitter {
     }
     if (offset < chunk.length) {
       const rest = chunk.subarray(offset);
+      // A peer that printed a short line (fewer bytes than a header) is caught now, not at a timeout.
+      checkFrameStart(rest, 0);
       this.pending = [rest];
       this.pendingBytes = rest.length;
       this.needed = rest.length >= HEADER_BYTES ? this.frameSize(rest, 0) : 0;
@@ -146,13 +154,7 @@ export class FrameSplitter {
 
   /** Validates the header at `offset` and returns the whole frame's size. */
   private frameSize(data: Buffer, offset: number): number {
-    if (data[offset] !== FRAME_MAGIC) {
-      const byte = data[offset]!;
-      const shown = byte >= 0x20 && byte < 0x7f ? ` ('${String.fromCharCode(byte)}')` : "";
-      throw new FrameError(`bad frame start byte 0x${byte.toString(16).padStart(2, "0")}${shown}: the peer wrote something that is not a frame`);
-    }
-    const type = data[offset + 1]!;
-    if (type < 1 || type > MAX_FRAME_TYPE) throw new FrameError(`unknown frame type ${type}`);
+    checkFrameStart(data, offset);
     const length = data.readUInt32LE(offset + 4);
     if (length > this.maxPayload) throw new FrameError(`oversized frame: ${length} bytes, limit ${this.maxPayload}`);
     return HEADER_BYTES + length;
@@ -162,6 +164,18 @@ export class FrameSplitter {
   get bufferedBytes(): number {
     return this.pendingBytes;
   }
+}
+
+/** Checks the magic byte and, when present, the type byte of a frame starting at `offset`. */
+function checkFrameStart(data: Buffer, offset: number): void {
+  const byte = data[offset]!;
+  if (byte !== FRAME_MAGIC) {
+    const shown = byte >= 0x20 && byte < 0x7f ? ` ('${String.fromCharCode(byte)}')` : "";
+    throw new FrameError(`bad frame start byte 0x${byte.toString(16).padStart(2, "0")}${shown}: the peer wrote something that is not a frame`);
+  }
+  if (data.length - offset < 2) return;
+  const type = data[offset + 1]!;
+  if (type < 1 || type > MAX_FRAME_TYPE) throw new FrameError(`unknown frame type ${type}`);
 }
 
 /** Joins the frames of chunked messages (FLAG_MORE) back into whole payloads. */

@@ -46,7 +46,7 @@ export class AgentLink {
         clearTimeout(helloTimer);
         let hello: Hello;
         try {
-          hello = decode(frame.payload) as Hello;
+          hello = decodeHello(frame.payload, options.host);
           checkHello(hello, options);
         } catch (error) {
           return this.fail(error as Error);
@@ -104,6 +104,21 @@ export class AgentLink {
     }, config.heartbeatMs);
     this.watchdog.unref();
   }
+}
+
+/** Decodes a hello, refusing one that is not the object a Marionette agent sends. */
+function decodeHello(payload: Buffer, host: string): Hello {
+  let value: unknown;
+  try {
+    value = decode(payload);
+  } catch (error) {
+    throw new MntError("protocol", `${host}: the agent's hello does not decode: ${(error as Error).message}`, "is that a Marionette agent?");
+  }
+  const hello = value as Partial<Hello> | null;
+  if (typeof hello !== "object" || hello === null || typeof hello.protocol !== "number" || typeof hello.build !== "string" || typeof hello.node !== "string" || typeof hello.cores !== "number") {
+    throw new MntError("protocol", `${host}: the agent's hello lacks protocol, build, node or cores`, "is that a Marionette agent?");
+  }
+  return hello as Hello;
 }
 
 function checkHello(hello: Hello, options: AgentLinkOptions): void {

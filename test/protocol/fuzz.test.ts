@@ -29,13 +29,16 @@ function reference(bytes: Uint8Array): Expected {
   const frames: Seen[] = [];
   const partial = new Map<string, Buffer[]>();
   let offset = 0;
-  while (data.length - offset >= HEADER_BYTES) {
+  // The magic byte and the type byte are checked as soon as they arrive, even in a partial header.
+  while (offset < data.length) {
     if (data[offset] !== FRAME_MAGIC) {
       const hex = data[offset]!.toString(16).padStart(2, "0");
       return { frames, error: new RegExp(`^${PEER}: bad frame start byte 0x${hex}.*: the peer wrote something that is not a frame$`) };
     }
+    if (data.length - offset < 2) break;
     const type = data[offset + 1]!;
     if (type < 1 || type > LAST_TYPE) return { frames, error: new RegExp(`^${PEER}: unknown frame type ${type}$`) };
+    if (data.length - offset < HEADER_BYTES) break;
     const length = data.readUInt32LE(offset + 4);
     if (length > MAX_PAYLOAD) return { frames, error: new RegExp(`^${PEER}: oversized frame: ${length} bytes, limit ${MAX_PAYLOAD}$`) };
     if (offset + HEADER_BYTES + length > data.length) break;
