@@ -1,3 +1,5 @@
+import type { MntError } from "../core/errors.ts";
+
 // mnt's exit codes (sysexits style). `mnt exec` otherwise passes through the program's own code.
 export const ExitCode = {
   ok: 0,
@@ -16,3 +18,15 @@ export const ExitCode = {
   /** Interrupted (Ctrl-C). */
   interrupted: 130,
 } as const;
+
+const EXIT_BY_ERROR: Partial<Record<MntError["code"], number>> = {
+  usage: ExitCode.usage,
+  program: ExitCode.programInvalid,
+  config: ExitCode.config,
+  infrastructure: ExitCode.unavailable,
+};
+
+/** The exit code for one of mnt's own failures. */
+export function exitCodeFor(error: MntError): number {
+  return EXIT_BY_ERROR[error.code] ?? ExitCode.unavailable;
+}

@@ -3,14 +3,7 @@ import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { MntError } from "../core/errors.ts";
 import { execBuilder, execCommand, type ExecArgs } from "./commands/exec.ts";
-import { ExitCode } from "./exit-codes.ts";
-
-const EXIT_BY_CODE: Partial<Record<MntError["code"], number>> = {
-  usage: ExitCode.usage,
-  program: ExitCode.programInvalid,
-  config: ExitCode.config,
-  infrastructure: ExitCode.unavailable,
-};
+import { ExitCode, exitCodeFor } from "./exit-codes.ts";
 
 async function main(argv: string[]): Promise<number> {
   let exitCode: number = ExitCode.ok;
@@ -45,7 +38,7 @@ main(hideBin(process.argv)).then(
   (error: unknown) => {
     if (error instanceof MntError) {
       process.stderr.write(`mnt: ${error.message}\n`);
-      process.exit(EXIT_BY_CODE[error.code] ?? ExitCode.unavailable);
+      process.exit(exitCodeFor(error));
     }
     process.stderr.write(`mnt: internal error: ${(error as Error)?.stack ?? error}\n`);
     process.exit(ExitCode.unavailable);

@@ -229,9 +229,10 @@ export function runAgent(agentFile: string): void {
     const running = [...slaves.values()];
     if (running.length === 0) return reportStopped();
     let left = running.length;
+    // Before the master's own 3 s limit, so that it still hears Stopped.
     const force = setTimeout(() => {
       for (const slave of slaves.values()) slave.process.kill("SIGKILL");
-    }, 3000);
+    }, 2500);
     for (const slave of running) {
       slave.process.once("close", () => {
         if (--left > 0) return;

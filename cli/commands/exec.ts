@@ -8,7 +8,7 @@ import { runProgram, type RunOutcome } from "../../core/runtime/run-program.ts";
 import type { Runtime } from "../../core/runtime/runtime.ts";
 import type { RunStats } from "../../core/program/index.ts";
 import { bundleProgram } from "../../toolchain/bundle-program.ts";
-import { ExitCode } from "../exit-codes.ts";
+import { ExitCode, exitCodeFor } from "../exit-codes.ts";
 import { agentBuildHash, agentBundle, cacheDir } from "../paths.ts";
 import { plainReporter } from "../report.ts";
 import { startProgress } from "../progress.ts";
@@ -44,7 +44,7 @@ export async function execCommand(args: ExecArgs): Promise<number> {
   } catch (error) {
     // Failures before the run (no such file, does not compile, bad flags) still get their JSON.
     if (args.json && error instanceof MntError) {
-      const exitCode = error.code === "usage" ? ExitCode.usage : error.code === "program" ? ExitCode.programInvalid : ExitCode.unavailable;
+      const exitCode = exitCodeFor(error);
       const status = error.code === "program" ? "program-invalid" : error.code === "usage" ? "usage" : "infrastructure";
       process.stdout.write(JSON.stringify(summaryJson({ exitCode, status, error: error.message, wallMs: performance.now() - started, slaves: 0, slavesStarted: 0, stats: null })) + "\n");
     }

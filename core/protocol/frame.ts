@@ -126,7 +126,7 @@ export class FrameSplitter {
       }
       // A large frame arrives in many chunks: wait for all of it instead of re-joining every time.
       if (this.needed === 0 || this.pendingBytes < this.needed) return;
-      chunk = Buffer.concat(this.pending, this.pendingBytes);
+      chunk = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
       this.pending = [];
       this.pendingBytes = 0;
       this.needed = 0;

@@ -78,8 +78,9 @@ async function* mapOps(runtime: Runtime, index: number, name: string, inputs: It
         await new Promise<void>((resolve) => (wake = resolve));
         wake = null;
       }
-      while (done.length > 0) {
-        const entry = done.shift()!;
+      // Take the whole batch at once: shift() per result would be quadratic in a large batch.
+      const batch = done.splice(0);
+      for (const entry of batch) {
         if (!entry.ok) {
           const error = entry.value as Error;
           throw Object.assign(error, { mapIndex: entry.index });
