@@ -21,7 +21,7 @@ async function startCluster(slots: number): Promise<Cluster> {
   const bundle = await bundleProgram(path.join(here, "programs", "noop.ts"), path.join(os.tmpdir(), "mnt-bench"));
   const agent = startLocalAgent(agentBundle);
   const runtime = new Runtime({ workerNames: ["noop", "readShared"], contextNames: [], expectedBuild: agentBuildHash() });
-  await runtime.addAgent({ host: "local", transport: agent.transport, slots, programPath: bundle.file });
+  await runtime.addAgent({ host: "local", connect: async () => agent, slots, programPath: bundle.file });
   // Wait until every slave is up, so start-up is not measured.
   while (runtime.stats().slaves < slots) await new Promise((resolve) => setTimeout(resolve, 10));
   return {

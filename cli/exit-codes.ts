@@ -17,6 +17,8 @@ export const ExitCode = {
   config: 78,
   /** Interrupted (Ctrl-C). */
   interrupted: 130,
+  /** Stopped by SIGTERM (e.g. a CI job cancelled). */
+  terminated: 143,
 } as const;
 
 const EXIT_BY_ERROR: Partial<Record<MntError["code"], number>> = {

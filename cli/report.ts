@@ -25,6 +25,15 @@ export function plainReporter(write: (line: string) => void = (line) => process.
         case "agent.lost":
           write(`[mnt] ${event.host}: agent lost: ${event.reason}`);
           return;
+        case "agent.retry":
+          note(`${event.host}: reconnecting (attempt ${event.attempt})${event.delayMs > 0 ? ` in ${(event.delayMs / 1000).toFixed(1)} s` : ""}`);
+          return;
+        case "host.aside":
+          write(`[mnt] ${event.host}: set aside for the rest of the run: ${event.reason}`);
+          return;
+        case "op.poisoned":
+          write(`[mnt] ${event.error.message}`);
+          return;
         case "slave.up":
           return;
         case "slave.lost":

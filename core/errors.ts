@@ -10,6 +10,7 @@ export type MntErrorCode =
   | "timeout" // an op took longer than its timeout
   | "aborted" // an op was cancelled
   | "unknown-op" // an op name the program does not define
+  | "poison" // an op killed slaves again and again
   | "encode"; // a value that cannot cross the wire
 
 export class MntError extends Error {

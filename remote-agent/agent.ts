@@ -20,6 +20,10 @@ interface SlaveProcess {
   socket: Socket;
   stderrTail: string[];
   exited: boolean;
+  /** When its lifeline last beat (see lifeline.ts). */
+  lastBeat: number;
+  /** Set when the agent itself kills it, so the master hears why. */
+  killReason: string | null;
 }
 
 interface SharedWaiter {
@@ -44,6 +48,7 @@ export function runAgent(agentFile: string): void {
   const fromMaster = new Reassembler();
   let toMaster: Buffer[] = [];
   let flushScheduled = false;
+  let lastFromMaster = Date.now();
 
   const flushToMaster = () => {
     flushScheduled = false;
@@ -89,6 +94,7 @@ export function runAgent(agentFile: string): void {
   });
 
   input.on("data", (chunk: Buffer) => {
+    lastFromMaster = Date.now();
     // Writes to each slave in this chunk leave together (cork/uncork = one writev per slave).
     for (const s of slaves.values()) s.socket.cork();
     try {
@@ -110,6 +116,8 @@ export function runAgent(agentFile: string): void {
         config = decode(payload) as Config;
         const beat = setInterval(() => sendToMaster(encodeFrame(FrameType.Heartbeat, 0, 0)), config.heartbeatMs);
         beat.unref();
+        watchSlaves(config);
+        watchMaster(config);
         return;
       }
       case FrameType.Spawn:
@@ -134,7 +142,7 @@ export function runAgent(agentFile: string): void {
   function spawnSlave(id: number, spawnRequest: Spawn): void {
     if (!config) return fatal("agent: Spawn before Config");
     const child = spawn(process.execPath, ["--enable-source-maps", agentFile, "--slave"], {
-      stdio: ["ignore", "pipe", "pipe", "pipe"],
+      stdio: ["ignore", "pipe", "pipe", "pipe", "pipe"],
       env: {
         ...process.env,
         ...config.env,
@@ -142,11 +150,15 @@ export function runAgent(agentFile: string): void {
         MNT_SLOT: String(spawnRequest.slot),
         MNT_PROGRAM: config.program,
         MNT_HOST: os.hostname(),
+        MNT_SLAVE_HEARTBEAT_MS: String(config.slaveHeartbeatMs),
       },
     });
     const socket = child.stdio[3] as Socket;
-    const slave: SlaveProcess = { id, slot: spawnRequest.slot, process: child, socket, stderrTail: [], exited: false };
+    const slave: SlaveProcess = { id, slot: spawnRequest.slot, process: child, socket, stderrTail: [], exited: false, lastBeat: Date.now(), killReason: null };
     slaves.set(id, slave);
+    const lifeline = child.stdio[4] as Socket;
+    lifeline.on("data", () => (slave.lastBeat = Date.now()));
+    lifeline.on("error", () => {});
     const forwardLines = (stream: number) => (lines: string[]) => {
       if (stream === FLAG_STDERR) {
         slave.stderrTail.push(...lines);
@@ -180,9 +192,45 @@ export function runAgent(agentFile: string): void {
       err.end();
       slave.exited = true;
       slaves.delete(id);
-      const exit: SlaveExit = { code, signal, stderrTail: slave.stderrTail };
+      const exit: SlaveExit = { code, signal, stderrTail: slave.stderrTail, reason: slave.killReason };
       sendToMaster(encodeFrame(FrameType.SlaveExit, id, 0, encode(exit)));
     });
+  }
+
+  /**
+   * Kills slaves whose lifeline stopped beating: stopped (SIGSTOP), frozen, or stuck outside
+   * JavaScript. A long synchronous op does not stop the beat (it comes from its own thread).
+   */
+  function watchSlaves({ slaveHeartbeatMs, slaveTimeoutMs }: Config): void {
+    let lastCheck = Date.now();
+    const timer = setInterval(() => {
+      const now = Date.now();
+      // If this agent itself was frozen, its slaves' beats wait unread in the pipes: not their fault.
+      const agentWasFrozen = now - lastCheck > slaveTimeoutMs / 2;
+      lastCheck = now;
+      for (const slave of slaves.values()) {
+        if (agentWasFrozen) slave.lastBeat = now;
+        const silent = now - slave.lastBeat;
+        if (slave.exited || slave.killReason || silent <= slaveTimeoutMs) continue;
+        slave.killReason = `no heartbeat for ${silent} ms (stopped, frozen or hung); the agent killed it`;
+        slave.process.kill("SIGKILL");
+      }
+    }, slaveHeartbeatMs);
+    timer.unref();
+  }
+
+  /** A master silent for too long is gone (crashed host, dead link): leave, taking the slaves along. */
+  function watchMaster({ heartbeatMs, masterTimeoutMs }: Config): void {
+    let lastCheck = Date.now();
+    const timer = setInterval(() => {
+      const now = Date.now();
+      if (now - lastCheck > masterTimeoutMs / 2) lastCheck = lastFromMaster = now;
+      lastCheck = now;
+      if (now - lastFromMaster <= masterTimeoutMs) return;
+      process.stderr.write(`agent: nothing from the master for ${now - lastFromMaster} ms; stopping\n`);
+      shutdown();
+    }, heartbeatMs);
+    timer.unref();
   }
 
   function serveShared(slave: number, request: number, hash: string): void {

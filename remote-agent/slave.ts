@@ -8,6 +8,10 @@ import { FrameChannel, type IncomingFrame } from "../core/protocol/channel.ts";
 import { FLAG_ERROR, FrameType } from "../core/protocol/frame.ts";
 import type { SharedFree, SharedVersion, SlaveReady } from "../core/protocol/messages.ts";
 import { streamTransport } from "../core/protocol/stream-transport.ts";
+import { startLifeline } from "./lifeline.ts";
+
+/** The agent reads heartbeats from this fd (see lifeline.ts); frames travel on fd 3. */
+export const LIFELINE_FD = 4;
 
 type AnyFn = (...args: unknown[]) => unknown;
 interface LoadedProgram {
@@ -21,6 +25,7 @@ const PROGRAM_BRAND = Symbol.for("marionette-mnt.program");
 export async function runSlave(): Promise<void> {
   const slaveId = Number(process.env.MNT_SLAVE_ID);
   const slot = Number(process.env.MNT_SLOT);
+  startLifeline(LIFELINE_FD, Number(process.env.MNT_SLAVE_HEARTBEAT_MS) || 500);
   const socket = new Socket({ fd: 3, readable: true, writable: true });
   const channel = new FrameChannel(streamTransport(socket, socket), { peer: "agent" });
   // The agent closed the channel (a clean stop) or went away: exit once what user code printed has

@@ -2,7 +2,7 @@
 import type { Argv } from "yargs";
 import os from "node:os";
 import path from "node:path";
-import { startLocalAgent } from "../../core/connections/local.ts";
+import { localConnector } from "../../core/connections/local.ts";
 import { MntError } from "../../core/errors.ts";
 import { runProgram, type RunOutcome } from "../../core/runtime/run-program.ts";
 import type { Runtime } from "../../core/runtime/runtime.ts";
@@ -16,6 +16,7 @@ import { startProgress } from "../progress.ts";
 export interface ExecArgs {
   program: string;
   slots?: number;
+  "op-timeout"?: number;
   json: boolean;
   quiet: boolean;
   "--"?: Array<string | number>;
@@ -26,6 +27,7 @@ export function execBuilder(yargs: Argv): Argv<ExecArgs> {
   return yargs
     .positional("program", { type: "string", describe: "the program (a TypeScript or JavaScript module)", demandOption: true })
     .option("slots", { type: "number", describe: "slaves to run on this machine (default: its core count)" })
+    .option("op-timeout", { type: "number", describe: "default timeout of every worker op in ms (a stuck slave is then killed and replaced)" })
     .option("json", { type: "boolean", default: false, describe: "print one JSON summary on stdout at the end" })
     .option("quiet", { type: "boolean", default: false, alias: "q", describe: "no narration, only remote output and errors" })
     .example("$0 exec examples/pi/pi.ts", "estimate π on local slaves (one per core)")
@@ -83,26 +85,38 @@ async function execProgram(args: ExecArgs, started: number): Promise<number> {
   if (args.slots !== undefined && !(Number.isInteger(args.slots) && args.slots >= 1)) {
     throw new MntError("usage", `--slots ${args.slots}: expected a whole number of slaves, at least 1`);
   }
+  const opTimeout = args["op-timeout"];
+  if (opTimeout !== undefined && !(Number.isFinite(opTimeout) && opTimeout > 0)) {
+    throw new MntError("usage", `--op-timeout ${opTimeout}: expected a positive number of milliseconds`);
+  }
   const bundle = await bundleProgram(args.program, path.join(cacheDir(), "programs"));
   const slots = args.slots ?? (os.availableParallelism?.() ?? os.cpus().length);
-  const local = startLocalAgent(agentBundle);
-  local.onStderrLine((line) => reporter.event({ kind: "log", host: "local", slot: null, stream: "stderr", line }));
+  const connect = localConnector(agentBundle, {
+    onStderrLine: (line) => reporter.event({ kind: "log", host: "local", slot: null, stream: "stderr", line }),
+  });
 
+  // Ctrl-C (or a SIGTERM from CI): stop cleanly, say what finished, exit 130 (143). Twice: at once.
   const interrupt = new AbortController();
-  const onSigint = () => {
-    reporter.note("interrupted: stopping (Ctrl-C again to force)");
-    process.off("SIGINT", onSigint);
-    process.once("SIGINT", () => process.exit(ExitCode.interrupted));
+  let stoppedBy: NodeJS.Signals | null = null;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stoppedBy) {
+      process.stderr.write(`mnt: ${signal} again: exiting now\n`);
+      process.exit(exitCodeForSignal(stoppedBy));
+    }
+    stoppedBy = signal;
+    progress?.clear();
+    reporter.note(`${signal === "SIGINT" ? "interrupted" : signal}: stopping the run (${signal === "SIGINT" ? "Ctrl-C" : signal} again to exit at once)`);
     interrupt.abort();
   };
-  process.on("SIGINT", onSigint);
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
   let runtime: Runtime | null = null;
   const progress = args.json || args.quiet ? null : startProgress(() => runtime?.stats() ?? null);
   let outcome: RunOutcome;
   try {
     outcome = await runProgram({
       bundle: bundle.file,
-      agents: [{ host: "local", transport: local.transport, slots, programPath: bundle.file }],
+      agents: [{ host: "local", connect, slots, programPath: bundle.file }],
       argv: (args["--"] ?? []).map(String),
       expectedBuild: agentBuildHash(),
       onEvent: (event) => {
@@ -111,25 +125,27 @@ async function execProgram(args: ExecArgs, started: number): Promise<number> {
       },
       onRuntime: (r) => (runtime = r),
       signal: interrupt.signal,
+      runtime: opTimeout === undefined ? undefined : { opTimeoutMs: opTimeout },
     });
   } finally {
     progress?.stop();
-    process.off("SIGINT", onSigint);
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
   }
-  // Agents exit when their stdin closes; wait briefly so no process outlives mnt.
-  await Promise.race([local.exited, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
-  if (local.process.exitCode === null && local.process.signalCode === null) local.process.kill("SIGKILL");
 
-  const exitCode = exitCodeOf(outcome);
+  const exitCode = stoppedBy && outcome.status === "interrupted" ? exitCodeForSignal(stoppedBy) : exitCodeOf(outcome);
   if (outcome.error && outcome.status !== "interrupted") {
     const error = outcome.error;
     const text = outcome.status === "program-error" ? (error.stack ?? error.message) : error.message;
     process.stderr.write(`mnt: ${outcome.status === "program-error" ? "the program threw: " : ""}${text}\n`);
   }
   const s = outcome.stats;
-  reporter.note(
-    `${outcome.status === "ok" ? "done" : outcome.status} in ${(outcome.wallMs / 1000).toFixed(2)} s: ${s.workerDone} worker ops, ${s.contextOps} context ops, ${s.workerRetried} retried, ${s.workerFailed} failed`,
-  );
+  if (outcome.status === "interrupted") {
+    // Said even with -q: the user asked for the stop and needs to know what was left undone.
+    process.stderr.write(`mnt: ${interruptionSummary(s, outcome.wallMs)}\n`);
+  } else {
+    reporter.note(`${outcome.status === "ok" ? "done" : outcome.status} in ${(outcome.wallMs / 1000).toFixed(2)} s: ${runSummary(s)}`);
+  }
   if (args.json) {
     const summary = summaryJson({
       exitCode,
@@ -143,6 +159,22 @@ async function execProgram(args: ExecArgs, started: number): Promise<number> {
     process.stdout.write(JSON.stringify(summary) + "\n");
   }
   return exitCode;
+}
+
+function runSummary(s: RunStats): string {
+  const parts = [`${s.workerDone} worker ops`, `${s.contextOps} context ops`, `${s.workerRetried} retried`, `${s.workerFailed} failed`];
+  if (s.slavesLost > 0) parts.push(`${s.slavesLost} slaves lost and replaced, ${s.workerRerun} op runs repeated`);
+  if (s.workerPoisoned > 0) parts.push(`${s.workerPoisoned} ops failed for killing slaves`);
+  return parts.join(", ");
+}
+
+function interruptionSummary(s: RunStats, wallMs: number): string {
+  const dropped = s.workerQueued + s.workerRunning;
+  return `stopped after ${(wallMs / 1000).toFixed(2)} s: ${s.workerDone} worker ops had finished, ${dropped} did not run to the end (${s.workerRunning} running, ${s.workerQueued} queued), ${s.contextOps} context ops issued`;
+}
+
+function exitCodeForSignal(signal: NodeJS.Signals): number {
+  return signal === "SIGTERM" ? ExitCode.terminated : ExitCode.interrupted;
 }
 
 function exitCodeOf(outcome: RunOutcome): number {

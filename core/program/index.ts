@@ -36,7 +36,11 @@ export type ContextFn<C> = (ctx: C, input: any) => unknown;
 export interface OpOptions {
   /** Re-run the op this many times when user code throws (default 0: an exception rejects at once). */
   retries?: number;
-  /** Reject with a TimeoutError when no result came within this many milliseconds of dispatch. */
+  /**
+   * Reject with a TimeoutError when no result came within this many milliseconds of dispatch (the
+   * run's default comes from `mnt exec --op-timeout`). A slave still stuck in the op shortly after
+   * (a synchronous loop cannot see `op.signal`) is killed and replaced.
+   */
   timeout?: number;
   /** Cancel the op: a queued op never runs, a running one sees `op.signal` abort; the promise rejects. */
   signal?: AbortSignal;
@@ -81,6 +85,12 @@ export interface RunStats {
   workerRunning: number;
   workerFailed: number;
   workerRetried: number;
+  /** Slaves lost during the run (killed, crashed, hung, or with their agent). */
+  slavesLost: number;
+  /** Runs of worker ops started again because their slave was lost. */
+  workerRerun: number;
+  /** Worker ops failed because their runs kept killing slaves. */
+  workerPoisoned: number;
   contextOps: number;
   sharedVersions: number;
   sharedBytesSent: number;

@@ -81,8 +81,8 @@ export class FrameChannel {
     });
     transport.onClose((error) => {
       const truncated = this.splitter.bufferedBytes > 0 ? ` (stream ended inside a frame, ${this.splitter.bufferedBytes} bytes in)` : "";
-      const failure = error ? new FrameError(`${this.peer}: ${error.message}`, { cause: error }) : undefined;
-      this.finish(failure ?? (truncated ? new FrameError(`${this.peer}: truncated frame${truncated}`) : undefined));
+      const failure = error ? new FrameError(`${this.peer}: ${error.message}`, { cause: error }, false) : undefined;
+      this.finish(failure ?? (truncated ? new FrameError(`${this.peer}: truncated frame${truncated}`, undefined, false) : undefined));
     });
   }
 

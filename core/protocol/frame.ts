@@ -51,8 +51,16 @@ export interface Frame {
   payload: Buffer;
 }
 
+/** A stream that broke the framing. `corrupt`: the peer wrote non-frames (as opposed to a connection that ended mid-frame). */
 export class FrameError extends Error {
   override name = "FrameError";
+  constructor(
+    message: string,
+    options?: { cause?: unknown },
+    readonly corrupt = true,
+  ) {
+    super(message, options);
+  }
 }
 
 export function frameTypeName(type: number): string {

@@ -22,7 +22,14 @@ export interface Hello {
 export interface Config {
   /** Absolute path of the program bundle on the agent's host. */
   program: string;
+  /** The agent sends a heartbeat this often. */
   heartbeatMs: number;
+  /** The agent gives up on a master it has not heard from for this long (its slaves go with it). */
+  masterTimeoutMs: number;
+  /** Each slave's lifeline thread beats this often... */
+  slaveHeartbeatMs: number;
+  /** ...and a slave silent for this long is hung, stopped or frozen: the agent kills it. */
+  slaveTimeoutMs: number;
   /** Extra environment for slaves. */
   env?: Record<string, string>;
 }
@@ -45,6 +52,8 @@ export interface SlaveExit {
   signal: string | null;
   /** Last lines the slave wrote to stderr: the clue when a slave dies. */
   stderrTail: string[];
+  /** Why the agent killed it, when it did (e.g. no heartbeat). */
+  reason: string | null;
 }
 
 /** master → slave: `key` reads `hash` for ops issued at epoch >= `epoch`. */

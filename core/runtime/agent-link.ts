@@ -95,9 +95,16 @@ export class AgentLink {
 
   private startWatchdog(): void {
     const { heartbeatTimeoutMs, config, host } = this.options;
+    let lastTick = Date.now();
     this.watchdog = setInterval(() => {
       this.channel.send(FrameType.Heartbeat, 0, 0);
-      const silent = Date.now() - this.channel.lastReceived;
+      const now = Date.now();
+      // After this process was busy or frozen (a long synchronous main), the agent's frames wait
+      // unread in the pipe: judge only once they have had a turn to arrive.
+      const masterWasBusy = now - lastTick > heartbeatTimeoutMs / 2;
+      lastTick = now;
+      if (masterWasBusy) return;
+      const silent = now - this.channel.lastReceived;
       if (silent > heartbeatTimeoutMs) {
         this.fail(new MntError("infrastructure", `${host}: no heartbeat from the agent for ${silent} ms`));
       }

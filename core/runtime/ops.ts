@@ -1,6 +1,7 @@
 // The records the master keeps for issued operations, and the Op frame layout.
 import { HEADER_BYTES, FrameType, writeHeader } from "../protocol/frame.ts";
 import type { OpOptions } from "../program/index.ts";
+import type { SlaveDeath } from "./recovery.ts";
 
 export interface WorkerOp {
   kind: "worker";
@@ -16,8 +17,8 @@ export interface WorkerOp {
   /** Runs started so far (user-exception retries and re-runs after slave loss). */
   attempt: number;
   retriesLeft: number;
-  /** Slave deaths while this op was running on them. */
-  kills: number;
+  /** Slaves that died while running this op (it is poison once there are enough). */
+  deaths: SlaveDeath[];
   options: OpOptions | undefined;
   resolve: (value: unknown) => void;
   reject: (error: Error) => void;
@@ -25,6 +26,8 @@ export interface WorkerOp {
   settled: boolean;
   slave: number | null;
   timer: NodeJS.Timeout | null;
+  /** Its timeout fired (as opposed to a cancel through its signal). */
+  timedOut: boolean;
   sentAt: number;
 }
 

@@ -64,13 +64,8 @@ export async function runProgram(options: RunProgramOptions): Promise<RunOutcome
   });
   fatal.catch(() => {});
 
-  for (const spec of options.agents) {
-    runtime.addAgent(spec).catch((error: Error) => {
-      // One agent that cannot start is reported; the run fails only when none can.
-      const mnt = error instanceof MntError ? error : new MntError("infrastructure", `${spec.host}: ${error.message}`);
-      options.onEvent?.({ kind: "agent.lost", host: spec.host, reason: mnt.message });
-    });
-  }
+  // A host that cannot start is reported through events and retried; the run fails only when none is left.
+  for (const spec of options.agents) runtime.addAgent(spec).catch(() => {});
 
   const m = createMasterApi(runtime, workerNames, contextNames);
   let status: RunStatus = "ok";
@@ -90,7 +85,9 @@ export async function runProgram(options: RunProgramOptions): Promise<RunOutcome
     } else status = "program-error";
   }
   const stats = runtime.stats();
-  if (status === "interrupted" || status === "infrastructure") runtime.close(status === "interrupted" ? "the run was interrupted" : "the run has failed");
-  else await runtime.stop();
+  if (status === "infrastructure") runtime.close("the run has failed");
+  // An interrupted run also stops cleanly: slaves finish printing, and the agents leave.
+  else await runtime.stop(status === "interrupted" ? "the run was interrupted" : "the run has ended");
+  await runtime.disconnect();
   return { status, programExitCode, error, wallMs: performance.now() - started, stats };
 }

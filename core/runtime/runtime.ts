@@ -1,26 +1,33 @@
 // The master runtime: agents and their slaves, the op queue and dispatcher, the context log and
-// shared data. It reports through typed events and never prints.
+// shared data, and recovery when slaves or agents are lost. It reports through typed events and
+// never prints.
 import { decode, encode, errorFromWire, type WireError } from "../protocol/codec.ts";
-import { FrameChannel, type IncomingFrame, type Transport } from "../protocol/channel.ts";
-import { FLAG_ERROR, FLAG_STDERR, FrameType } from "../protocol/frame.ts";
+import type { AgentConnection } from "../connections/connection.ts";
+import { FrameChannel, type IncomingFrame } from "../protocol/channel.ts";
+import { FLAG_ERROR, FLAG_STDERR, FrameError, FrameType } from "../protocol/frame.ts";
 import type { Hello, SlaveExit, SlaveReady, Spawn } from "../protocol/messages.ts";
 import { AbortError, MntError, TimeoutError } from "../errors.ts";
 import type { OpOptions, RunStats } from "../program/index.ts";
 import { AgentLink } from "./agent-link.ts";
 import { contextPayload, opFrame, opPayload, opPayloadSize, type ContextOp, type QueueEntry, type WorkerOp } from "./ops.ts";
+import { PoisonOpError, backoffMs, describeSlaveExit, summarizeInput } from "./recovery.ts";
 import { SharedStore, type FreedVersions } from "./shared-store.ts";
 
 export type RuntimeEvent =
   | { kind: "log"; host: string; slot: number | null; stream: "stdout" | "stderr"; line: string }
   | { kind: "agent.up"; host: string; hello: Hello; slots: number }
   | { kind: "agent.lost"; host: string; reason: string }
+  | { kind: "agent.retry"; host: string; attempt: number; delayMs: number }
+  | { kind: "host.aside"; host: string; reason: string }
   | { kind: "slave.up"; host: string; slot: number; slave: number; pid: number }
   | { kind: "slave.lost"; host: string; slot: number; slave: number; reason: string; requeued: number }
+  | { kind: "op.poisoned"; error: PoisonOpError }
   | { kind: "fatal"; error: MntError };
 
 export interface AgentSpec {
   host: string;
-  transport: Transport;
+  /** Starts an agent and connects to it; called again to reconnect after the agent was lost. */
+  connect: () => Promise<AgentConnection>;
   /** Slaves to run there; "auto" = the host's core count. */
   slots: number | "auto";
   /** Path of the program bundle on that host. */
@@ -31,16 +38,38 @@ export interface RuntimeOptions {
   workerNames: string[];
   contextNames: string[];
   expectedBuild: string | null;
+  /** Master and agents send heartbeats this often. */
   heartbeatMs?: number;
+  /** An agent silent for this long is lost. */
   heartbeatTimeoutMs?: number;
+  /** An agent that hears nothing from the master for this long exits (with its slaves). */
+  masterTimeoutMs?: number;
+  /** Slaves' lifeline threads beat this often... */
+  slaveHeartbeatMs?: number;
+  /** ...and a slave silent this long (stopped, frozen) is killed by its agent and replaced. */
+  slaveTimeoutMs?: number;
+  /** Default timeout of every worker op (ms); an op's own `timeout` wins. None by default. */
+  opTimeoutMs?: number;
+  /** After an op timed out or was cancelled, its slave has this long to give up before it is killed. */
+  hangGraceMs?: number;
+  /** An op whose runs killed this many slaves fails with a PoisonOpError. */
+  poisonKills?: number;
+  /** Slave losses in a row on one host, with no op finished in between, before the host is set aside. */
+  maxSlaveFailures?: number;
+  /** Slaves in a row dying before they were ready, before the host is set aside. */
+  maxStartFailures?: number;
+  /** Failed connections to one agent in a row, with no op finished in between, before the host is set aside. */
+  maxAgentFailures?: number;
+  /** With no agent up, how long to wait for one to come back before the run fails. */
+  waitForHostsMs?: number;
   /** Most ops queued at one slave (the pipeline hides the round trip for short ops). */
   maxDepth?: number;
   /** A slave's pipeline holds about this much work (µs): long ops get depth 2, tiny ops up to maxDepth. */
   pipelineBudgetUs?: number;
-  /** Restarts of slaves lost on one host before that host is set aside. */
-  maxRestartsPerHost?: number;
   env?: Record<string, string>;
 }
+
+type ResolvedOptions = Required<Omit<RuntimeOptions, "env" | "opTimeoutMs">> & Pick<RuntimeOptions, "env" | "opTimeoutMs">;
 
 type SlaveStatus = "starting" | "ready" | "dead";
 
@@ -50,6 +79,7 @@ interface SlaveState {
   agent: AgentState;
   status: SlaveStatus;
   pid: number;
+  /** Ops sent to it and not answered, in the order it runs them (the first one is running). */
   inflight: Map<number, WorkerOp>;
   /** Context ops sent to this slave (its context version once it has run them). */
   ctxSent: number;
@@ -57,26 +87,42 @@ interface SlaveState {
   catchingUp: boolean;
   /** Extra slave (started for a catch-up): stops once it has caught up and drained. */
   surplus: boolean;
+  /** Why the master had it killed (a hung op, a retired surplus slave): its end is not its op's fault. */
+  killedBecause: string | null;
   depth: number;
   serviceUs: number;
 }
 
+/**
+ * One host's agent across reconnections. "up": connected, slaves running; "connecting": an attempt
+ * is under way or scheduled; "aside": it failed too often and is out of this run.
+ */
+type AgentStatus = "connecting" | "up" | "aside";
+
 interface AgentState {
   host: string;
-  link: AgentLink;
   spec: AgentSpec;
+  status: AgentStatus;
+  link: AgentLink | null;
+  connection: AgentConnection | null;
   slots: number;
   slaves: Set<SlaveState>;
-  restarts: number;
-  lost: boolean;
-  lostError?: Error;
+  /** Failed connections in a row with no op finished since. */
+  agentFailures: number;
+  /** Slave losses in a row with no op finished since (restart backoff and setting aside). */
+  slaveFailures: number;
+  /** Slaves in a row that died before they were ready. */
+  startFailures: number;
+  /** Why it was set aside, or why its last connection ended. */
+  lastFailure: string | null;
+  lastError: Error | null;
   /** Set while a clean stop waits for the agent's Stopped frame. */
   stopped?: () => void;
 }
 
 export class Runtime {
   readonly shared = new SharedStore();
-  private readonly options: Required<Omit<RuntimeOptions, "env">> & { env?: Record<string, string> };
+  private readonly options: ResolvedOptions;
   private readonly listeners: Array<(event: RuntimeEvent) => void> = [];
   private readonly agents: AgentState[] = [];
   private readonly slaves = new Map<number, SlaveState>();
@@ -95,18 +141,28 @@ export class Runtime {
   private pumpScheduled = false;
   private closing = false;
   fatalError: MntError | null = null;
+  /** Running while no agent is up and some are reconnecting: the run fails when it fires. */
+  private noHostsTimer: NodeJS.Timeout | null = null;
   /** Slaves that loaded the program (restarts included). */
   private slavesStarted = 0;
-  private readonly counters = { workerDone: 0, workerFailed: 0, workerRetried: 0, sharedBytesSent: 0 };
+  private readonly counters = { workerDone: 0, workerFailed: 0, workerRetried: 0, sharedBytesSent: 0, slavesLost: 0, workerRerun: 0, workerPoisoned: 0 };
   private readonly idleWaiters: Array<() => void> = [];
 
   constructor(options: RuntimeOptions) {
     this.options = {
       heartbeatMs: 1000,
       heartbeatTimeoutMs: 10_000,
+      masterTimeoutMs: 60_000,
+      slaveHeartbeatMs: 500,
+      slaveTimeoutMs: 5000,
+      hangGraceMs: 2000,
+      poisonKills: 3,
+      maxSlaveFailures: 10,
+      maxStartFailures: 3,
+      maxAgentFailures: 5,
+      waitForHostsMs: 30_000,
       maxDepth: 256,
       pipelineBudgetUs: 1000,
-      maxRestartsPerHost: 20,
       ...options,
     };
   }
@@ -119,29 +175,144 @@ export class Runtime {
     for (const listener of this.listeners) listener(event);
   }
 
-  // ---------------------------------------------------------------- agents and slaves
+  // ---------------------------------------------------------------- agents
 
+  /**
+   * Adds a host. Resolves with the first agent's hello, rejects when that first connection fails
+   * (the runtime keeps trying in the background unless the failure cannot heal, e.g. a wrong build).
+   */
   addAgent(spec: AgentSpec): Promise<Hello> {
-    const channel = new FrameChannel(spec.transport, { peer: `agent on ${spec.host}` });
-    const link = new AgentLink(channel, {
+    const agent: AgentState = {
+      host: spec.host,
+      spec,
+      status: "connecting",
+      link: null,
+      connection: null,
+      slots: 0,
+      slaves: new Set(),
+      agentFailures: 0,
+      slaveFailures: 0,
+      startFailures: 0,
+      lastFailure: null,
+      lastError: null,
+    };
+    this.agents.push(agent);
+    const first = this.connect(agent);
+    first.catch(() => {});
+    return first;
+  }
+
+  private async connect(agent: AgentState): Promise<Hello> {
+    const { spec } = agent;
+    agent.status = "connecting";
+    let connection: AgentConnection;
+    try {
+      connection = await spec.connect();
+    } catch (error) {
+      const mnt = error instanceof MntError ? error : new MntError("infrastructure", `${spec.host}: cannot start the agent: ${(error as Error).message}`);
+      this.agentFailed(agent, mnt);
+      throw mnt;
+    }
+    if (this.closing || agent.status !== "connecting") {
+      void connection.close();
+      throw new AbortError(`${spec.host}: the run is stopping`);
+    }
+    const link = new AgentLink(new FrameChannel(connection.transport, { peer: `agent on ${spec.host}` }), {
       host: spec.host,
       expectedBuild: this.options.expectedBuild,
       heartbeatTimeoutMs: this.options.heartbeatTimeoutMs,
       helloTimeoutMs: 30_000,
-      config: { program: spec.programPath, heartbeatMs: this.options.heartbeatMs, env: this.options.env },
+      config: {
+        program: spec.programPath,
+        heartbeatMs: this.options.heartbeatMs,
+        masterTimeoutMs: this.options.masterTimeoutMs,
+        slaveHeartbeatMs: this.options.slaveHeartbeatMs,
+        slaveTimeoutMs: this.options.slaveTimeoutMs,
+        env: this.options.env,
+      },
     });
-    const agent: AgentState = { host: spec.host, link, spec, slots: 0, slaves: new Set(), restarts: 0, lost: false };
-    this.agents.push(agent);
-    link.onFrame((frame) => this.onFrame(agent, frame));
-    link.onLost((error) => this.onAgentLost(agent, error));
-    return link.ready.then((hello) => {
-      if (agent.lost) throw agent.lostError ?? new MntError("infrastructure", `${spec.host}: the agent was lost right after its hello`);
-      agent.slots = spec.slots === "auto" ? hello.cores : spec.slots;
-      this.emit({ kind: "agent.up", host: spec.host, hello, slots: agent.slots });
-      for (let slot = 0; slot < agent.slots; slot++) this.spawnSlave(agent, slot, false);
-      return hello;
-    });
+    agent.link = link;
+    agent.connection = connection;
+    // Frames and losses of an earlier connection to this host must not touch the current one.
+    link.onFrame((frame) => agent.link === link && this.onFrame(agent, frame));
+    link.onLost((error) => agent.link === link && this.agentFailed(agent, error));
+    const hello = await link.ready;
+    if (agent.link !== link || link.isLost) throw agent.lastError ?? new MntError("infrastructure", `${spec.host}: the agent was lost right after its hello`);
+    agent.status = "up";
+    agent.slots = spec.slots === "auto" ? hello.cores : spec.slots;
+    this.clearNoHostsTimer();
+    this.emit({ kind: "agent.up", host: spec.host, hello, slots: agent.slots });
+    for (let slot = 0; slot < agent.slots; slot++) this.spawnSlave(agent, slot, false);
+    return hello;
   }
+
+  /** The agent's connection failed or ended: its slaves are lost; reconnect, or set the host aside. */
+  private agentFailed(agent: AgentState, error: Error): void {
+    if (agent.status === "aside") return;
+    const link = agent.link;
+    agent.link = null;
+    agent.lastFailure = error.message;
+    agent.lastError = error;
+    link?.fail(error);
+    void agent.connection?.close();
+    agent.connection = null;
+    agent.status = "connecting";
+    if (!this.closing) this.emit({ kind: "agent.lost", host: agent.host, reason: error.message });
+    for (const slave of [...agent.slaves]) this.slaveLost(slave, `agent lost: ${error.message}`, { blame: false });
+    if (this.closing) return;
+    agent.agentFailures++;
+    // A peer speaking the wrong protocol or build will not heal by reconnecting.
+    const hopeless = (error instanceof MntError && error.code === "protocol") || (error instanceof FrameError && error.corrupt);
+    if (hopeless || agent.agentFailures >= this.options.maxAgentFailures) {
+      const times = agent.agentFailures === 1 ? "once" : `${agent.agentFailures} times in a row`;
+      return this.setAside(agent, hopeless ? error.message : `its agent failed ${times} (last: ${error.message})`);
+    }
+    const delayMs = backoffMs(agent.agentFailures, 500, 8000);
+    this.emit({ kind: "agent.retry", host: agent.host, attempt: agent.agentFailures + 1, delayMs });
+    setTimeout(() => {
+      if (!this.closing && agent.status === "connecting" && agent.link === null) this.connect(agent).catch(() => {});
+    }, delayMs).unref();
+    this.checkHostsLeft();
+  }
+
+  /** Takes a host out of the run; the others go on. */
+  private setAside(agent: AgentState, reason: string): void {
+    if (agent.status === "aside") return;
+    agent.status = "aside";
+    agent.lastFailure = reason;
+    const link = agent.link;
+    agent.link = null;
+    for (const slave of [...agent.slaves]) this.slaveLost(slave, `host set aside: ${reason}`, { blame: false });
+    link?.close();
+    void agent.connection?.close();
+    agent.connection = null;
+    if (this.closing) return;
+    this.emit({ kind: "host.aside", host: agent.host, reason });
+    this.checkHostsLeft();
+  }
+
+  /** With no agent up the run waits (bounded) for one that is reconnecting, and fails when none is left. */
+  private checkHostsLeft(): void {
+    if (this.closing || this.fatalError || this.agents.some((a) => a.status === "up")) return this.clearNoHostsTimer();
+    const state = () => this.agents.map((a) => `${a.host}: ${a.status === "aside" ? "set aside" : "reconnecting"} (${a.lastFailure ?? "no reason"})`).join("; ");
+    if (this.agents.every((a) => a.status === "aside")) {
+      return this.fatal(new MntError("infrastructure", `no host is left to run on: ${state()}`, "fix the hosts, then run again"));
+    }
+    if (this.noHostsTimer) return;
+    this.noHostsTimer = setTimeout(() => {
+      this.noHostsTimer = null;
+      if (this.agents.some((a) => a.status === "up")) return;
+      this.fatal(new MntError("infrastructure", `no host came back within ${this.options.waitForHostsMs} ms: ${state()}`, "fix the hosts, then run again"));
+    }, this.options.waitForHostsMs);
+    this.noHostsTimer.unref();
+  }
+
+  private clearNoHostsTimer(): void {
+    if (this.noHostsTimer) clearTimeout(this.noHostsTimer);
+    this.noHostsTimer = null;
+  }
+
+  // ---------------------------------------------------------------- slaves
 
   private spawnSlave(agent: AgentState, slot: number, surplus: boolean): SlaveState {
     const slave: SlaveState = {
@@ -154,13 +325,14 @@ export class Runtime {
       ctxSent: 0,
       catchingUp: false,
       surplus,
+      killedBecause: null,
       depth: 2,
       serviceUs: 0,
     };
     this.slaves.set(slave.id, slave);
     agent.slaves.add(slave);
     const spawn: Spawn = { slot };
-    agent.link.channel.send(FrameType.Spawn, 0, slave.id, encode(spawn));
+    agent.link!.channel.send(FrameType.Spawn, 0, slave.id, encode(spawn));
     return slave;
   }
 
@@ -184,9 +356,9 @@ export class Runtime {
         agent.stopped?.();
         return;
       case FrameType.Fatal:
-        return agent.link.fail(new MntError("infrastructure", `${agent.host}: ${String(decode(frame.payload))}`));
+        return agent.link?.fail(new MntError("infrastructure", `${agent.host}: ${String(decode(frame.payload))}`));
       default:
-        return agent.link.fail(new MntError("protocol", `${agent.host}: unexpected frame type ${frame.type} from the agent`));
+        return agent.link?.fail(new MntError("protocol", `${agent.host}: unexpected frame type ${frame.type} from the agent`));
     }
   }
 
@@ -204,8 +376,9 @@ export class Runtime {
     }
     slave.status = "ready";
     slave.pid = ready.pid;
+    slave.agent.startFailures = 0;
     this.slavesStarted++;
-    const channel = slave.agent.link.channel;
+    const channel = slave.agent.link!.channel;
     for (const version of this.shared.liveVersions()) channel.send(FrameType.SharedVersion, slave.id, 0, encode(version));
     this.emit({ kind: "slave.up", host: slave.agent.host, slot: slave.slot, slave: slave.id, pid: ready.pid });
     this.advance(slave);
@@ -244,7 +417,7 @@ export class Runtime {
   }
 
   private replay(slave: SlaveState, upTo: number): void {
-    const channel = slave.agent.link.channel;
+    const channel = slave.agent.link!.channel;
     while (slave.ctxSent < upTo) {
       const entry = this.contextLog[slave.ctxSent]!;
       channel.send(FrameType.Context, slave.id, entry.seq, contextPayload(entry));
@@ -256,60 +429,93 @@ export class Runtime {
   private retire(slave: SlaveState): void {
     slave.surplus = true;
     this.removeFromPool(slave);
-    slave.agent.link.channel.send(FrameType.Kill, 0, slave.id);
+    this.killSlave(slave, "retired after catching up");
+  }
+
+  /** Has the agent kill a slave; its end is then not blamed on the op it was running. */
+  private killSlave(slave: SlaveState, because: string): void {
+    if (slave.status === "dead" || slave.killedBecause) return;
+    slave.killedBecause = because;
+    slave.agent.link?.channel.send(FrameType.Kill, 0, slave.id);
   }
 
   private onSlaveExit(frame: IncomingFrame): void {
     const slave = this.slaves.get(frame.slave);
     if (!slave) return;
     const exit = decode(frame.payload) as SlaveExit;
-    const how = exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`;
-    const tail = exit.stderrTail.length ? `; last stderr: ${exit.stderrTail.slice(-3).join(" | ")}` : "";
-    this.slaveLost(slave, `${how}${tail}`);
+    const described = describeSlaveExit(exit);
+    if (slave.killedBecause) this.slaveLost(slave, `killed by the master: ${slave.killedBecause}`, { blame: false });
+    else this.slaveLost(slave, described, { blame: true });
   }
 
-  private slaveLost(slave: SlaveState, reason: string): void {
+  /**
+   * A slave is gone. Its in-flight ops go back to the front of the queue (the one it was running
+   * takes the blame when `blame`, and fails once it has killed `poisonKills` slaves); its host
+   * starts a replacement after a backoff, or is set aside when its slaves keep dying.
+   */
+  private slaveLost(slave: SlaveState, reason: string, { blame }: { blame: boolean }): void {
     if (slave.status === "dead") return;
     const wasStarting = slave.status === "starting";
+    const expected = slave.killedBecause !== null;
     slave.status = "dead";
     this.slaves.delete(slave.id);
     slave.agent.slaves.delete(slave);
     this.removeFromPool(slave);
-    const requeued = this.requeue(slave);
+    const requeued = this.requeue(slave, blame ? reason : null);
     for (const entry of this.contextLog) if (!entry.settled && entry.pending.delete(slave.id)) this.maybeSettleContext(entry);
-    if (slave.surplus && !this.closing) return this.pumpSoon();
-    if (!this.closing) this.emit({ kind: "slave.lost", host: slave.agent.host, slot: slave.slot, slave: slave.id, reason, requeued });
-    if (this.closing || slave.agent.lost) return this.pumpSoon();
     const agent = slave.agent;
-    agent.restarts++;
-    if (wasStarting && agent.restarts > 3 && agent.slaves.size === 0 && this.pool.length === 0) {
-      return this.fatal(new MntError("infrastructure", `slaves on ${agent.host} die while starting: ${reason}`));
+    if (this.closing) return this.pumpSoon();
+    if (!(slave.surplus && expected)) {
+      this.counters.slavesLost++;
+      this.emit({ kind: "slave.lost", host: agent.host, slot: slave.slot, slave: slave.id, reason, requeued });
     }
-    if (agent.restarts > this.options.maxRestartsPerHost) {
-      this.emit({ kind: "agent.lost", host: agent.host, reason: `set aside after ${agent.restarts} slave losses (last: ${reason})` });
-      agent.link.fail(new MntError("infrastructure", `${agent.host}: set aside after ${agent.restarts} slave losses`));
-      return;
+    if (agent.status !== "up" || slave.surplus) {
+      this.ensureCatchUpSlave();
+      return this.pumpSoon();
     }
-    const backoff = Math.min(2000, 50 * 2 ** Math.min(agent.restarts, 6));
+    if (!expected) {
+      agent.slaveFailures++;
+      if (wasStarting) agent.startFailures++;
+      if (agent.startFailures >= this.options.maxStartFailures) return this.setAside(agent, `its slaves die while starting (last: ${reason})`);
+      if (agent.slaveFailures >= this.options.maxSlaveFailures) return this.setAside(agent, `${agent.slaveFailures} slaves in a row died with no op finished in between (last: ${reason})`);
+    }
+    const delay = expected ? 0 : backoffMs(agent.slaveFailures, 100, 5000);
     setTimeout(() => {
-      if (!this.closing && !agent.lost) this.spawnSlave(agent, slave.slot, false);
-    }, backoff).unref();
+      if (!this.closing && agent.status === "up" && agent.link) this.spawnSlave(agent, slave.slot, false);
+    }, delay).unref();
     this.pumpSoon();
   }
 
-  /** In-flight ops of a lost slave go back to the front of the queue, in issue order. */
-  private requeue(slave: SlaveState): number {
-    const ops = [...slave.inflight.values()].filter((op) => !op.settled);
+  /**
+   * In-flight ops of a lost slave go back to the front of the queue, in issue order. With `blame`
+   * (the slave died on its own, or hung), the op it was running is charged with the death.
+   */
+  private requeue(slave: SlaveState, blame: string | null): number {
+    const inOrder = [...slave.inflight.values()];
     slave.inflight.clear();
-    ops.sort((a, b) => a.id - b.id);
+    const running = inOrder[0];
+    const ops = inOrder.filter((op) => !op.settled);
     for (const op of ops) {
-      op.kills++;
       op.slave = null;
       if (op.timer) clearTimeout(op.timer);
       op.timer = null;
     }
-    this.requeueOps(ops);
-    return ops.length;
+    let rerun = ops;
+    if (blame !== null && running && !running.settled) {
+      running.deaths.push({ where: `${slave.agent.host}:${slave.slot}`, how: blame });
+      if (running.deaths.length >= this.options.poisonKills) {
+        rerun = ops.filter((op) => op !== running);
+        const error = new PoisonOpError(running.name, running.id, summarizeInput(running.payload), running.deaths);
+        this.counters.workerPoisoned++;
+        this.emit({ kind: "op.poisoned", error });
+        this.settleError(running, error);
+      }
+    }
+    rerun.sort((a, b) => a.id - b.id);
+    for (const op of rerun) op.attempt++;
+    this.counters.workerRerun += rerun.length;
+    this.requeueOps(rerun);
+    return rerun.length;
   }
 
   private requeueOps(ops: WorkerOp[]): void {
@@ -330,19 +536,8 @@ export class Runtime {
     const target = this.oldestStaleVersion(0);
     if (target === null) return;
     for (const slave of this.slaves.values()) if (slave.status === "starting" || (slave.catchingUp && slave.ctxSent <= target)) return;
-    const agent = this.agents.filter((a) => !a.lost && a.link.hello).sort((a, b) => a.slaves.size - b.slaves.size)[0];
+    const agent = this.agents.filter((a) => a.status === "up" && a.link).sort((a, b) => a.slaves.size - b.slaves.size)[0];
     if (agent) this.spawnSlave(agent, agent.slaves.size, true);
-  }
-
-  private onAgentLost(agent: AgentState, error: Error): void {
-    if (agent.lost) return;
-    agent.lost = true;
-    agent.lostError = error;
-    if (!this.closing) this.emit({ kind: "agent.lost", host: agent.host, reason: error.message });
-    for (const slave of [...agent.slaves]) this.slaveLost(slave, `agent lost: ${error.message}`);
-    if (!this.closing && this.agents.every((a) => a.lost)) {
-      this.fatal(new MntError("infrastructure", `every agent is lost (last: ${error.message})`));
-    }
   }
 
   private removeFromPool(slave: SlaveState): void {
@@ -371,13 +566,14 @@ export class Runtime {
         ctxVersion: this.issuedContext,
         attempt: 0,
         retriesLeft: options?.retries ?? 0,
-        kills: 0,
+        deaths: [],
         options,
         resolve,
         reject,
         settled: false,
         slave: null,
         timer: null,
+        timedOut: false,
         sentAt: 0,
       };
       const signal = options?.signal;
@@ -422,7 +618,7 @@ export class Runtime {
     if (this.fatalError) throw this.fatalError;
     const version = this.shared.set(key, value);
     const payload = encode(version);
-    for (const slave of this.slaves.values()) if (slave.status === "ready") slave.agent.link.channel.send(FrameType.SharedVersion, slave.id, 0, payload);
+    for (const slave of this.slaves.values()) if (slave.status === "ready") slave.agent.link!.channel.send(FrameType.SharedVersion, slave.id, 0, payload);
     this.broadcastFree(this.shared.collect());
   }
 
@@ -481,12 +677,15 @@ export class Runtime {
     op.slave = slave.id;
     op.sentAt = performance.now();
     slave.inflight.set(op.id, op);
-    const channel = slave.agent.link.channel;
+    const channel = slave.agent.link!.channel;
     if (opPayloadSize(op) <= channel.maxPayload) channel.sendRaw(opFrame(op, slave.id));
     else channel.send(FrameType.Op, slave.id, op.id, opPayload(op));
-    const timeout = op.options?.timeout;
+    const timeout = op.options?.timeout ?? this.options.opTimeoutMs;
     if (timeout !== undefined && !op.timer) {
-      op.timer = setTimeout(() => this.cancel(op, new TimeoutError(`${op.name} (op ${op.id}) got no result within ${timeout} ms`)), timeout);
+      op.timer = setTimeout(() => {
+        op.timedOut = true;
+        this.cancel(op, new TimeoutError(`${op.name} (op ${op.id}) got no result within ${timeout} ms`));
+      }, timeout);
       op.timer.unref();
     }
   }
@@ -495,7 +694,7 @@ export class Runtime {
     this.broadcastContext = entry.seq;
     const payload = contextPayload(entry);
     for (const slave of this.pool) {
-      slave.agent.link.channel.send(FrameType.Context, slave.id, entry.seq, payload);
+      slave.agent.link!.channel.send(FrameType.Context, slave.id, entry.seq, payload);
       slave.ctxSent = entry.seq;
       entry.pending.add(slave.id);
     }
@@ -506,12 +705,31 @@ export class Runtime {
     if (op.settled) return;
     if (op.slave !== null) {
       const slave = this.slaves.get(op.slave);
-      slave?.agent.link.channel.send(FrameType.Cancel, slave.id, op.id);
-      // It stays in the slave's in-flight set until the slave answers, so the pipeline count stays true.
+      if (slave) {
+        slave.agent.link?.channel.send(FrameType.Cancel, slave.id, op.id);
+        // It stays in the slave's in-flight set until the slave answers, so the pipeline count stays true.
+        this.watchForHang(slave, op);
+      }
     }
     const stale = this.stale.indexOf(op);
     if (stale >= 0) this.stale.splice(stale, 1);
     this.settleError(op, error);
+  }
+
+  /**
+   * A cancelled or timed-out op that its slave is running must end soon; a slave still in it after
+   * the grace period is stuck (a synchronous loop cannot see op.signal) and is replaced. An op only
+   * waiting in the slave's pipeline is skipped by the slave when its turn comes.
+   */
+  private watchForHang(slave: SlaveState, op: WorkerOp): void {
+    if (slave.inflight.keys().next().value !== op.id) return;
+    const grace = this.options.hangGraceMs;
+    const timer = setTimeout(() => {
+      if (slave.status !== "dead" && slave.inflight.has(op.id)) {
+        this.killSlave(slave, `${op.name} (op ${op.id}) was still running ${grace} ms after it was ${op.timedOut ? "timed out" : "cancelled"}`);
+      }
+    }, grace);
+    timer.unref();
   }
 
   // ---------------------------------------------------------------- results
@@ -526,6 +744,9 @@ export class Runtime {
     slave.serviceUs = slave.serviceUs === 0 ? serviceUs : slave.serviceUs * 0.8 + serviceUs * 0.2;
     slave.depth = Math.max(2, Math.min(this.options.maxDepth, 1 + Math.ceil(this.options.pipelineBudgetUs / Math.max(1, slave.serviceUs))));
     if (slave.surplus && !slave.catchingUp && slave.inflight.size === 0 && !this.pool.includes(slave)) this.retire(slave);
+    // The host makes progress: earlier failures there no longer count against it.
+    slave.agent.slaveFailures = 0;
+    slave.agent.agentFailures = 0;
     if (op.timer) clearTimeout(op.timer);
     op.timer = null;
     op.slave = null;
@@ -577,10 +798,10 @@ export class Runtime {
   private broadcastFree(freed: FreedVersions | null): void {
     if (!freed) return;
     const forSlaves = encode(freed);
-    for (const slave of this.slaves.values()) if (slave.status === "ready") slave.agent.link.channel.send(FrameType.SharedFree, slave.id, 0, forSlaves);
+    for (const slave of this.slaves.values()) if (slave.status === "ready") slave.agent.link!.channel.send(FrameType.SharedFree, slave.id, 0, forSlaves);
     if (freed.hashes.length === 0) return;
     const forAgents = encode(freed.hashes);
-    for (const agent of this.agents) if (!agent.lost) agent.link.channel.send(FrameType.SharedFree, 0, 0, forAgents);
+    for (const agent of this.agents) if (agent.status === "up") agent.link?.channel.send(FrameType.SharedFree, 0, 0, forAgents);
   }
 
   private onContextAck(frame: IncomingFrame): void {
@@ -603,7 +824,8 @@ export class Runtime {
   private onSharedFetch(agent: AgentState, frame: IncomingFrame): void {
     const hash = frame.payload.toString("utf8");
     const bytes = this.shared.blob(hash);
-    const channel = agent.link.channel;
+    const channel = agent.link?.channel;
+    if (!channel) return;
     if (!bytes) {
       channel.send(FrameType.SharedData, 0, frame.id, encode(new Error(`shared data ${hash.slice(0, 12)} was freed`)), FLAG_ERROR);
       return;
@@ -670,7 +892,8 @@ export class Runtime {
     if (this.closing) return;
     this.closing = true;
     this.rejectEverything(new AbortError(reason));
-    for (const agent of this.agents) agent.link.close();
+    this.clearNoHostsTimer();
+    for (const agent of this.agents) agent.link?.close();
   }
 
   /**
@@ -681,7 +904,8 @@ export class Runtime {
     if (this.closing) return;
     this.closing = true;
     this.rejectEverything(new AbortError(reason));
-    const live = this.agents.filter((agent) => !agent.lost && agent.link.hello);
+    this.clearNoHostsTimer();
+    const live = this.agents.filter((agent) => agent.status === "up" && agent.link && !agent.link.isLost);
     await Promise.all(
       live.map(
         (agent) =>
@@ -692,13 +916,20 @@ export class Runtime {
               clearTimeout(timer);
               resolve();
             };
-            agent.link.onLost(() => agent.stopped?.());
-            agent.link.channel.send(FrameType.Stop, 0, 0);
-            agent.link.channel.flush();
+            const link = agent.link!;
+            link.onLost(() => agent.stopped?.());
+            link.channel.send(FrameType.Stop, 0, 0);
+            link.channel.flush();
           }),
       ),
     );
-    for (const agent of this.agents) agent.link.close();
+    for (const agent of this.agents) agent.link?.close();
+  }
+
+  /** Ends every agent connection for good: resolves when their processes are gone (bounded). */
+  async disconnect(): Promise<void> {
+    this.close();
+    await Promise.all(this.agents.map((agent) => agent.connection?.close()));
   }
 
   stats(): RunStats {
@@ -712,6 +943,9 @@ export class Runtime {
       workerRunning: running,
       workerFailed: this.counters.workerFailed,
       workerRetried: this.counters.workerRetried,
+      slavesLost: this.counters.slavesLost,
+      workerRerun: this.counters.workerRerun,
+      workerPoisoned: this.counters.workerPoisoned,
       contextOps: this.issuedContext,
       sharedVersions: this.shared.versionsCreated,
       sharedBytesSent: this.counters.sharedBytesSent,

@@ -86,7 +86,7 @@ describe("sequential semantics (property, real local agents)", function () {
       const agent: LocalAgent = startLocalAgent(agentBundle);
       const runtime = new Runtime({ workerNames: ["probe"], contextNames: ["push", "reset", "setScale"], expectedBuild: agentBuildHash() });
       try {
-        await runtime.addAgent({ host: "local", transport: agent.transport, slots, programPath: bundle });
+        await runtime.addAgent({ host: "local", connect: async () => agent, slots, programPath: bundle });
         let runs = 0;
         await fc.assert(
           fc.asyncProperty(programs, async (steps) => {
