@@ -89,6 +89,8 @@ interface SlaveState {
   surplus: boolean;
   /** Why the master had it killed (a hung op, a retired surplus slave): its end is not its op's fault. */
   killedBecause: string | null;
+  /** A suspect op (one that was running when a slave died) runs here alone: no other op is sent meanwhile. */
+  isolating: number | null;
   depth: number;
   serviceUs: number;
 }
@@ -326,6 +328,7 @@ export class Runtime {
       catchingUp: false,
       surplus,
       killedBecause: null,
+      isolating: null,
       depth: 2,
       serviceUs: 0,
     };
@@ -444,8 +447,11 @@ export class Runtime {
     if (!slave) return;
     const exit = decode(frame.payload) as SlaveExit;
     const described = describeSlaveExit(exit);
-    if (slave.killedBecause) this.slaveLost(slave, `killed by the master: ${slave.killedBecause}`, { blame: false });
-    else this.slaveLost(slave, described, { blame: true });
+    if (slave.killedBecause) return this.slaveLost(slave, `killed by the master: ${slave.killedBecause}`, { blame: false });
+    // SIGKILL, SIGTERM… with no reason from the agent came from outside (an operator, a scheduler,
+    // the kernel's OOM killer): the op that happened to be running is not charged with them.
+    const fromOutside = exit.reason === null && exit.signal !== null && SIGNALS_FROM_OUTSIDE.has(exit.signal);
+    this.slaveLost(slave, described, { blame: !fromOutside });
   }
 
   /**
@@ -644,7 +650,8 @@ export class Runtime {
         this.head++;
         continue;
       }
-      const slave = this.pickSlave();
+      // An op suspected of killing a slave runs alone, so that a second death is surely its own.
+      const slave = entry.deaths.length > 0 ? this.pickIdleSlave() : this.pickSlave();
       if (!slave) break;
       this.head++;
       this.sendOp(entry, slave);
@@ -665,7 +672,7 @@ export class Runtime {
     const n = pool.length;
     for (let i = 0; i < n; i++) {
       const slave = pool[(this.rotate + i) % n]!;
-      if (slave.inflight.size < slave.depth) {
+      if (slave.inflight.size < slave.depth && slave.isolating === null) {
         this.rotate = (this.rotate + i + 1) % n;
         return slave;
       }
@@ -673,8 +680,14 @@ export class Runtime {
     return null;
   }
 
+  private pickIdleSlave(): SlaveState | null {
+    for (const slave of this.pool) if (slave.inflight.size === 0 && slave.isolating === null) return slave;
+    return null;
+  }
+
   private sendOp(op: WorkerOp, slave: SlaveState): void {
     op.slave = slave.id;
+    if (op.deaths.length > 0) slave.isolating = op.id;
     op.sentAt = performance.now();
     slave.inflight.set(op.id, op);
     const channel = slave.agent.link!.channel;
@@ -740,6 +753,7 @@ export class Runtime {
     const op = slave.inflight.get(frame.id);
     if (!op) return;
     slave.inflight.delete(frame.id);
+    if (slave.isolating === frame.id) slave.isolating = null;
     const serviceUs = frame.payload.readUInt32LE(0);
     slave.serviceUs = slave.serviceUs === 0 ? serviceUs : slave.serviceUs * 0.8 + serviceUs * 0.2;
     slave.depth = Math.max(2, Math.min(this.options.maxDepth, 1 + Math.ceil(this.options.pipelineBudgetUs / Math.max(1, slave.serviceUs))));
@@ -954,3 +968,6 @@ export class Runtime {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** Signals a program does not raise by crashing: someone or something else ended the slave. */
+const SIGNALS_FROM_OUTSIDE = new Set(["SIGKILL", "SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT"]);
