@@ -9,7 +9,7 @@ export const ExitCode = {
   programInvalid: 65,
   /** No agent or slave could run (or all were lost). */
   unavailable: 69,
-  /** The program's main threw (or rejected). */
+  /** The program's main threw (or rejected), or returned a number that is not an exit code. */
   programError: 70,
   /** Host key or authentication refused. */
   authRefused: 77,

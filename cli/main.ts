@@ -2,6 +2,7 @@
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { MntError } from "../core/errors.ts";
+import { isExitCode, notAnExitCode } from "../core/runtime/run-program.ts";
 import { execBuilder, execCommand, type ExecArgs } from "./commands/exec.ts";
 import { ExitCode, exitCodeFor } from "./exit-codes.ts";
 
@@ -34,7 +35,13 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(hideBin(process.argv)).then(
-  (code) => process.exit(code),
+  (code) => {
+    if (isExitCode(code)) process.exit(code);
+    // Node.js throws on a fraction or NaN and wraps 256 to 0 (success): never hand it one. Only main's
+    // return value can be such a number, and runProgram refuses it already; this is the last guard.
+    process.stderr.write(`mnt: ${notAnExitCode(code).message}\n`);
+    process.exit(ExitCode.programError);
+  },
   (error: unknown) => {
     if (error instanceof MntError) {
       process.stderr.write(`mnt: ${error.message}\n`);

@@ -5,7 +5,7 @@ import path from "node:path";
 import { localConnector } from "../../core/connections/local.ts";
 import { MntError } from "../../core/errors.ts";
 import { runProgram, type RunOutcome } from "../../core/runtime/run-program.ts";
-import type { Runtime } from "../../core/runtime/runtime.ts";
+import type { Runtime, RuntimeOptions } from "../../core/runtime/runtime.ts";
 import type { RunStats } from "../../core/program/index.ts";
 import { bundleProgram } from "../../toolchain/bundle-program.ts";
 import { ExitCode, exitCodeFor } from "../exit-codes.ts";
@@ -17,6 +17,10 @@ export interface ExecArgs {
   program: string;
   slots?: number;
   "op-timeout"?: number;
+  "slave-timeout"?: number;
+  "agent-timeout"?: number;
+  "wait-for-hosts"?: number;
+  "poison-kills"?: number;
   json: boolean;
   quiet: boolean;
   "--"?: Array<string | number>;
@@ -27,7 +31,11 @@ export function execBuilder(yargs: Argv): Argv<ExecArgs> {
   return yargs
     .positional("program", { type: "string", describe: "the program (a TypeScript or JavaScript module)", demandOption: true })
     .option("slots", { type: "number", describe: "slaves to run on this machine (default: its core count)" })
-    .option("op-timeout", { type: "number", describe: "default timeout of every worker op in ms (a stuck slave is then killed and replaced)" })
+    .option("op-timeout", { type: "number", group: "Recovery:", describe: "default timeout of every worker op, ms (a slave stuck in it is then killed and replaced) [default: none]" })
+    .option("slave-timeout", { type: "number", group: "Recovery:", describe: "a slave with no heartbeat for this long (stopped, frozen) is killed and replaced, ms [default: 5000]" })
+    .option("agent-timeout", { type: "number", group: "Recovery:", describe: "an agent with no heartbeat for this long is lost and reconnected, ms [default: 10000]" })
+    .option("wait-for-hosts", { type: "number", group: "Recovery:", describe: "with no host left up, wait this long for one to come back before failing, ms [default: 30000]" })
+    .option("poison-kills", { type: "number", group: "Recovery:", describe: "an op whose runs killed this many slaves fails instead of running again [default: 3]" })
     .option("json", { type: "boolean", default: false, describe: "print one JSON summary on stdout at the end" })
     .option("quiet", { type: "boolean", default: false, alias: "q", describe: "no narration, only remote output and errors" })
     .example("$0 exec examples/pi/pi.ts", "estimate π on local slaves (one per core)")
@@ -85,10 +93,7 @@ async function execProgram(args: ExecArgs, started: number): Promise<number> {
   if (args.slots !== undefined && !(Number.isInteger(args.slots) && args.slots >= 1)) {
     throw new MntError("usage", `--slots ${args.slots}: expected a whole number of slaves, at least 1`);
   }
-  const opTimeout = args["op-timeout"];
-  if (opTimeout !== undefined && !(Number.isFinite(opTimeout) && opTimeout > 0)) {
-    throw new MntError("usage", `--op-timeout ${opTimeout}: expected a positive number of milliseconds`);
-  }
+  const recovery = recoveryOptions(args);
   const bundle = await bundleProgram(args.program, path.join(cacheDir(), "programs"));
   const slots = args.slots ?? (os.availableParallelism?.() ?? os.cpus().length);
   const connect = localConnector(agentBundle, {
@@ -125,7 +130,7 @@ async function execProgram(args: ExecArgs, started: number): Promise<number> {
       },
       onRuntime: (r) => (runtime = r),
       signal: interrupt.signal,
-      runtime: opTimeout === undefined ? undefined : { opTimeoutMs: opTimeout },
+      runtime: recovery,
     });
   } finally {
     progress?.stop();
@@ -136,9 +141,12 @@ async function execProgram(args: ExecArgs, started: number): Promise<number> {
   const exitCode = stoppedBy && outcome.status === "interrupted" ? exitCodeForSignal(stoppedBy) : exitCodeOf(outcome);
   if (outcome.error && outcome.status !== "interrupted") {
     const error = outcome.error;
-    const text = outcome.status === "program-error" ? (error.stack ?? error.message) : error.message;
+    // A user's error carries its (source-mapped) stack; mnt's own (a timeout, a poison op, a value
+    // that cannot be encoded) would only show mnt's internals: its message says it all.
+    const text = outcome.status !== "program-error" ? error.message : error instanceof MntError ? `${error.name}: ${error.message}` : (error.stack ?? error.message);
     process.stderr.write(`mnt: ${outcome.status === "program-error" ? "the program threw: " : ""}${text}\n`);
   }
+  if (outcome.status === "ok" && outcome.ignoredReturn) reporter.note(`main returned ${outcome.ignoredReturn}, not an exit code, so exiting 0`);
   const s = outcome.stats;
   if (outcome.status === "interrupted") {
     // Said even with -q: the user asked for the stop and needs to know what was left undone.
@@ -159,6 +167,28 @@ async function execProgram(args: ExecArgs, started: number): Promise<number> {
     process.stdout.write(JSON.stringify(summary) + "\n");
   }
   return exitCode;
+}
+
+/** The Recovery flags as runtime options, each checked to be a whole positive number. */
+function recoveryOptions(args: ExecArgs): Partial<RuntimeOptions> {
+  const flags = [
+    ["op-timeout", "opTimeoutMs"],
+    ["slave-timeout", "slaveTimeoutMs"],
+    ["agent-timeout", "heartbeatTimeoutMs"],
+    ["wait-for-hosts", "waitForHostsMs"],
+    ["poison-kills", "poisonKills"],
+  ] as const;
+  const options: Partial<RuntimeOptions> = {};
+  for (const [flag, option] of flags) {
+    const value = args[flag];
+    if (value === undefined) continue;
+    if (!(Number.isInteger(value) && value >= 1)) throw new MntError("usage", `--${flag} ${value}: expected a whole number, at least 1`);
+    options[option] = value;
+  }
+  // Heartbeats must come well within the limits they are checked against.
+  if (options.slaveTimeoutMs !== undefined) options.slaveHeartbeatMs = Math.max(10, Math.min(500, Math.floor(options.slaveTimeoutMs / 4)));
+  if (options.heartbeatTimeoutMs !== undefined) options.heartbeatMs = Math.max(10, Math.min(1000, Math.floor(options.heartbeatTimeoutMs / 4)));
+  return options;
 }
 
 function runSummary(s: RunStats): string {
@@ -182,6 +212,7 @@ function exitCodeOf(outcome: RunOutcome): number {
     case "ok":
       return outcome.programExitCode;
     case "program-error":
+    case "bad-exit-code":
       return ExitCode.programError;
     case "program-invalid":
       return ExitCode.programInvalid;

@@ -1,6 +1,7 @@
 // The value codec: MessagePack (msgpackr) with extensions for typed arrays, Map, Set, Date, BigInt,
 // Error and undefined. Portable across Node.js versions, unlike v8.serialize, because hosts may run
-// different ones. Pure: no I/O.
+// different ones. Values with no wire form (functions, symbols, cycles, WeakMaps, Promises …) are
+// refused with the path to them. Pure: no I/O.
 import { Packr, addExtension } from "msgpackr";
 
 /** Thrown when a value cannot cross the wire; the message names where in the value the problem is. */
@@ -68,6 +69,22 @@ addExtension({
   read: (wire: WireError) => errorFromWire(wire),
 });
 
+/**
+ * Objects whose contents JavaScript cannot read (a WeakMap's entries, a Promise's value): msgpackr
+ * would write them as `{}`. Refused instead, like functions. They join msgpackr's per-class lookup,
+ * which only class instances reach (plain objects, arrays and Maps never do): no cost for those.
+ */
+const OPAQUE_CLASSES = [WeakMap, WeakSet, WeakRef, FinalizationRegistry, Promise] as const;
+
+for (const Class of OPAQUE_CLASSES) {
+  addExtension({
+    Class,
+    write: () => {
+      throw new UnencodableMarker(Class.name);
+    },
+  });
+}
+
 const packr = new Packr({
   moreTypes: true, // typed arrays, Set, Error, RegExp
   // Plain objects travel as msgpackr records (defined inside each message: no state shared between
@@ -105,6 +122,8 @@ export function describeUnencodable(value: unknown): string | null {
     if (type !== "object" || node === null) return null;
     const object = node as object;
     if (ArrayBuffer.isView(object) || object instanceof ArrayBuffer || object instanceof Date || object instanceof RegExp) return null;
+    const opaque = OPAQUE_CLASSES.find((Class) => object instanceof Class);
+    if (opaque) return `${path || "the value"} is a ${opaque.name}${subclassNote(object, opaque.name)}`;
     if (seen.has(object)) return `${path || "the value"} refers back to itself (a cycle${constructorNote(object)})`;
     seen.add(object);
     let found: string | null = null;
@@ -134,6 +153,11 @@ export function describeUnencodable(value: unknown): string | null {
 function constructorNote(object: object): string {
   const name = object.constructor?.name;
   return name && name !== "Object" && name !== "Array" ? ` through a ${name}` : "";
+}
+
+function subclassNote(object: object, base: string): string {
+  const name = object.constructor?.name;
+  return name && name !== base ? ` (${name})` : "";
 }
 
 function formatKey(key: unknown): string {

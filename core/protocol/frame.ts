@@ -105,9 +105,19 @@ export interface RawFrameSink {
 }
 
 /**
+ * Sees each frame's header as soon as it has arrived, before the payload: throwing a FrameError
+ * refuses the stream there (a reader that knows who may send what, without waiting for bytes that a
+ * bogus length announces).
+ */
+export interface HeaderCheck {
+  (type: FrameType, flags: number, slave: number, id: number, length: number): void;
+}
+
+/**
  * Splits a byte stream into frames. Calls `onFrame` with each frame's header fields and a view of
  * its bytes (header included) so that a router can forward it without copying or decoding.
- * Throws FrameError on bad magic, unknown type or an oversized frame: the caller closes the channel.
+ * Throws FrameError on bad magic, unknown type, an oversized frame or a header `checkHeader` refuses:
+ * the caller closes the channel.
  */
 export class FrameSplitter {
   /** Received bytes not yet forming a whole frame; joined only once a frame is complete. */
@@ -119,6 +129,7 @@ export class FrameSplitter {
   constructor(
     private readonly onFrame: RawFrameSink,
     private readonly maxPayload = DEFAULT_MAX_PAYLOAD,
+    private readonly checkHeader?: HeaderCheck,
   ) {}
 
   push(chunk: Buffer): void {
@@ -165,6 +176,7 @@ export class FrameSplitter {
     checkFrameStart(data, offset);
     const length = data.readUInt32LE(offset + 4);
     if (length > this.maxPayload) throw new FrameError(`oversized frame: ${length} bytes, limit ${this.maxPayload}`);
+    this.checkHeader?.(data[offset + 1]! as FrameType, data.readUInt16LE(offset + 2), data.readUInt32LE(offset + 8), data.readUInt32LE(offset + 12), length);
     return HEADER_BYTES + length;
   }
 

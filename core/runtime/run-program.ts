@@ -1,16 +1,19 @@
 // Runs one program: loads its bundle as the master, starts the agents, runs main, shuts down.
 import { pathToFileURL } from "node:url";
 import { isProgram, type Program, type RunStats } from "../program/index.ts";
-import { MntError } from "../errors.ts";
+import { MntError, errorFromThrown } from "../errors.ts";
 import { createMasterApi } from "./master-api.ts";
 import { Runtime, type AgentSpec, type RuntimeEvent, type RuntimeOptions } from "./runtime.ts";
 
-export type RunStatus = "ok" | "program-error" | "program-invalid" | "infrastructure" | "interrupted";
+/** "bad-exit-code": main returned a number that is not an exit code (1.5, NaN, -1, 256 …). */
+export type RunStatus = "ok" | "program-error" | "bad-exit-code" | "program-invalid" | "infrastructure" | "interrupted";
 
 export interface RunOutcome {
   status: RunStatus;
-  /** main's return value when it returned one, else 0 (meaningful when status is "ok"). */
+  /** The exit code main returned (a whole number from 0 to 255), else 0 (meaningful when status is "ok"). */
   programExitCode: number;
+  /** What main returned when that was neither a number nor undefined ("a string", "null" …): no exit code, so 0. */
+  ignoredReturn: string | null;
   error: Error | null;
   wallMs: number;
   stats: RunStats;
@@ -70,14 +73,20 @@ export async function runProgram(options: RunProgramOptions): Promise<RunOutcome
   const m = createMasterApi(runtime, workerNames, contextNames);
   let status: RunStatus = "ok";
   let programExitCode = 0;
+  let ignoredReturn: string | null = null;
   let error: Error | null = null;
   try {
-    const code = await Promise.race([Promise.resolve().then(() => program.main(m as never, options.argv)), fatal]);
-    programExitCode = typeof code === "number" ? code : 0;
+    const returned: unknown = await Promise.race([Promise.resolve().then(() => program.main(m as never, options.argv)), fatal]);
+    if (isExitCode(returned)) programExitCode = returned;
+    else if (returned !== undefined && typeof returned !== "number") ignoredReturn = kindOf(returned);
     // Ops main issued without awaiting are still the program's work: let them finish.
     await Promise.race([runtime.whenIdle(), fatal]);
+    if (typeof returned === "number" && !isExitCode(returned)) {
+      status = "bad-exit-code";
+      error = notAnExitCode(returned);
+    }
   } catch (thrown) {
-    error = thrown instanceof Error ? thrown : new Error(String(thrown));
+    error = errorFromThrown(thrown, "main");
     if (interrupted) status = "interrupted";
     else if (runtime.fatalError) {
       status = runtime.fatalError.code === "program" ? "program-invalid" : "infrastructure";
@@ -89,5 +98,23 @@ export async function runProgram(options: RunProgramOptions): Promise<RunOutcome
   // An interrupted run also stops cleanly: slaves finish printing, and the agents leave.
   else await runtime.stop(status === "interrupted" ? "the run was interrupted" : "the run has ended");
   await runtime.disconnect();
-  return { status, programExitCode, error, wallMs: performance.now() - started, stats };
+  return { status, programExitCode, ignoredReturn, error, wallMs: performance.now() - started, stats };
+}
+
+/** Whether a value can be a process's exit code: a whole number from 0 to 255 (256 would wrap to 0). */
+export function isExitCode(value: unknown): value is number {
+  return typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= 255;
+}
+
+/** Why a number main returned cannot be mnt's exit code. */
+export function notAnExitCode(value: number): MntError {
+  return new MntError("program", `main returned ${value}, not an exit code`, "return a whole number from 0 to 255");
+}
+
+/** "a string", "an object", "null" …: what main returned instead of a number. */
+function kindOf(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  const type = typeof value;
+  return type === "object" ? "an object" : `a ${type}`;
 }

@@ -91,6 +91,8 @@ interface SlaveState {
   killedBecause: string | null;
   /** A suspect op (one that was running when a slave died) runs here alone: no other op is sent meanwhile. */
   isolating: number | null;
+  /** A cancelled op it is still running: it takes no new work until that op ends (or it is killed). */
+  givingUp: number | null;
   depth: number;
   serviceUs: number;
 }
@@ -329,6 +331,7 @@ export class Runtime {
       surplus,
       killedBecause: null,
       isolating: null,
+      givingUp: null,
       depth: 2,
       serviceUs: 0,
     };
@@ -735,7 +738,21 @@ export class Runtime {
    * waiting in the slave's pipeline is skipped by the slave when its turn comes.
    */
   private watchForHang(slave: SlaveState, op: WorkerOp): void {
-    if (slave.inflight.keys().next().value !== op.id) return;
+    if (slave.inflight.keys().next().value !== op.id || slave.status !== "ready") return;
+    // Until it gives up that op, the slave takes no new work, and the ops queued behind it run elsewhere
+    // (should it come back after all, it skips them: they are cancelled there).
+    this.removeFromPool(slave);
+    slave.givingUp = op.id;
+    const behind = [...slave.inflight.values()].filter((other) => other !== op && !other.settled);
+    for (const other of behind) {
+      slave.inflight.delete(other.id);
+      slave.agent.link?.channel.send(FrameType.Cancel, slave.id, other.id);
+      other.slave = null;
+      if (other.timer) clearTimeout(other.timer);
+      other.timer = null;
+    }
+    this.requeueOps(behind);
+    this.pumpSoon();
     const grace = this.options.hangGraceMs;
     const timer = setTimeout(() => {
       if (slave.status !== "dead" && slave.inflight.has(op.id)) {
@@ -754,6 +771,11 @@ export class Runtime {
     if (!op) return;
     slave.inflight.delete(frame.id);
     if (slave.isolating === frame.id) slave.isolating = null;
+    if (slave.givingUp === frame.id) {
+      // It gave up the cancelled op in time: back to work, at the current context version.
+      slave.givingUp = null;
+      if (slave.status === "ready" && !slave.killedBecause) this.advance(slave);
+    }
     const serviceUs = frame.payload.readUInt32LE(0);
     slave.serviceUs = slave.serviceUs === 0 ? serviceUs : slave.serviceUs * 0.8 + serviceUs * 0.2;
     slave.depth = Math.max(2, Math.min(this.options.maxDepth, 1 + Math.ceil(this.options.pipelineBudgetUs / Math.max(1, slave.serviceUs))));

@@ -45,6 +45,11 @@ describe("faults: slaves and agents die, results are never lost", function () {
   describe("random SIGKILL of slaves during a 10,000-op job", () => {
     const OPS = 10_000;
     const KILLS = 25;
+    // Totals over the seeds, printed at the end: the figures docs/RELIABILITY.md quotes.
+    const total = { runs: 0, kills: 0, results: 0, rerun: 0 };
+    after(() => {
+      if (total.runs > 0) console.log(`      ${total.runs} runs: ${total.kills} slaves killed, ${total.rerun} op runs repeated, ${total.results} results, 0 lost, 0 duplicated`);
+    });
     for (const seed of faultSeeds(20)) {
       it(`seed ${seed}: ${KILLS} kills on 3 slaves, all ${OPS} results correct, none lost or duplicated`, async () => {
         const random = seededRandom(seed);
@@ -70,6 +75,10 @@ describe("faults: slaves and agents die, results are never lost", function () {
           // The host was not set aside and its slots are all back.
           await waitFor(() => cluster.runtime.stats().slaves === 3, 10_000, "3 slaves back");
           for (const pid of killed) expect(isAlive(pid), `killed slave ${pid}`).to.equal(false);
+          total.runs++;
+          total.kills += killed.length;
+          total.results += results.length;
+          total.rerun += stats.workerRerun;
         } finally {
           await cluster.stop();
         }
@@ -136,8 +145,10 @@ describe("faults: slaves and agents die, results are never lost", function () {
           expectSquares(results, OPS);
           expect(cluster.agentPids, "a second agent was started").to.have.length(2);
           expect(cluster.events.filter((e) => e.kind === "agent.lost")).to.have.length(1);
-          expect(new Set(results.map((r) => r.value.pid)).size, "ops ran on old and new slaves").to.be.at.least(3);
           expect(oldSlaves).to.have.length(2);
+          const pids = new Set(results.map((r) => r.value.pid));
+          expect([...pids].some((pid) => oldSlaves.includes(pid)), "some ops ran on the first agent's slaves").to.equal(true);
+          expect([...pids].some((pid) => !oldSlaves.includes(pid)), "some ops ran on the new agent's slaves").to.equal(true);
           // Orphaned slaves notice their agent is gone (lifeline) and exit.
           await waitFor(() => oldSlaves.every((pid) => !isAlive(pid)), 10_000, `the old slaves ${oldSlaves.join(", ")} to exit`);
         } finally {
