@@ -26,6 +26,7 @@ const EXIT_BY_ERROR: Partial<Record<MntError["code"], number>> = {
   program: ExitCode.programInvalid,
   config: ExitCode.config,
   infrastructure: ExitCode.unavailable,
+  auth: ExitCode.authRefused,
 };
 
 /** The exit code for one of mnt's own failures. */

@@ -4,6 +4,8 @@ import { hideBin } from "yargs/helpers";
 import { MntError } from "../core/errors.ts";
 import { isExitCode, notAnExitCode } from "../core/runtime/run-program.ts";
 import { execBuilder, execCommand, type ExecArgs } from "./commands/exec.ts";
+import { hostsCheckBuilder, hostsCheckCommand, type HostsCheckArgs } from "./commands/hosts-check.ts";
+import { ConfigError } from "../core/hosts/inventory.ts";
 import { ExitCode, exitCodeFor } from "./exit-codes.ts";
 
 async function main(argv: string[]): Promise<number> {
@@ -18,6 +20,18 @@ async function main(argv: string[]): Promise<number> {
       async (args) => {
         exitCode = await execCommand(args as unknown as ExecArgs);
       },
+    )
+    .command("hosts", "check the hosts of an inventory", (y) =>
+      y
+        .command(
+          "check <file>",
+          "connect to every host and report what it offers (exit 0 when all are usable)",
+          (c) => hostsCheckBuilder(c),
+          async (args) => {
+            exitCode = await hostsCheckCommand(args as unknown as HostsCheckArgs);
+          },
+        )
+        .demandCommand(1, "name a hosts command, e.g. `mnt hosts check hosts.yaml`"),
     )
     .example("$0 exec examples/pi/pi.ts", "estimate π with one slave per core")
     .example("$0 exec examples/mandelbrot/mandelbrot.ts -- --out m.png", "render an image; args after -- go to main")
@@ -44,7 +58,9 @@ main(hideBin(process.argv)).then(
   },
   (error: unknown) => {
     if (error instanceof MntError) {
-      process.stderr.write(`mnt: ${error.message}\n`);
+      // A configuration file gets every problem listed, one line each.
+      const lines = error instanceof ConfigError ? [error.message, ...error.errors.slice(1)] : [error.message];
+      for (const line of lines) process.stderr.write(`mnt: ${line}\n`);
       process.exit(exitCodeFor(error));
     }
     process.stderr.write(`mnt: internal error: ${(error as Error)?.stack ?? error}\n`);

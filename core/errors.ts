@@ -7,6 +7,7 @@ export type MntErrorCode =
   | "program" // the program file is missing, does not compile, exports no program, or main returned no exit code
   | "config" // a configuration file is wrong
   | "infrastructure" // agents or slaves could not be started or were all lost
+  | "auth" // a host key or a login was refused
   | "protocol" // a peer sent frames that make no sense
   | "timeout" // an op took longer than its timeout
   | "aborted" // an op was cancelled

@@ -5,7 +5,8 @@ import path from "node:path";
 import { localConnector } from "../../core/connections/local.ts";
 import { MntError } from "../../core/errors.ts";
 import { runProgram, type RunOutcome } from "../../core/runtime/run-program.ts";
-import type { Runtime, RuntimeOptions } from "../../core/runtime/runtime.ts";
+import type { AgentSpec, Runtime, RuntimeOptions } from "../../core/runtime/runtime.ts";
+import { remoteAgents } from "../remote-hosts.ts";
 import type { RunStats } from "../../core/program/index.ts";
 import { bundleProgram } from "../../toolchain/bundle-program.ts";
 import { ExitCode, exitCodeFor } from "../exit-codes.ts";
@@ -16,6 +17,8 @@ import { startProgress } from "../progress.ts";
 export interface ExecArgs {
   program: string;
   slots?: number;
+  hosts?: string;
+  "require-all": boolean;
   "op-timeout"?: number;
   "slave-timeout"?: number;
   "agent-timeout"?: number;
@@ -30,6 +33,8 @@ export interface ExecArgs {
 export function execBuilder(yargs: Argv): Argv<ExecArgs> {
   return yargs
     .positional("program", { type: "string", describe: "the program (a TypeScript or JavaScript module)", demandOption: true })
+    .option("hosts", { type: "string", describe: "run the slaves on the hosts of this inventory (see hosts.example.yaml), over SSH" })
+    .option("require-all", { type: "boolean", default: false, describe: "with --hosts: fail unless every host is usable (default: run on those that are)" })
     .option("slots", { type: "number", describe: "slaves to run on this machine (default: its core count)" })
     .option("op-timeout", { type: "number", group: "Recovery:", describe: "default timeout of every worker op, ms (a slave stuck in it is then killed and replaced) [default: none]" })
     .option("slave-timeout", { type: "number", group: "Recovery:", describe: "a slave with no heartbeat for this long (stopped, frozen) is killed and replaced, ms [default: 5000]" })
@@ -94,11 +99,20 @@ async function execProgram(args: ExecArgs, started: number): Promise<number> {
     throw new MntError("usage", `--slots ${args.slots}: expected a whole number of slaves, at least 1`);
   }
   const recovery = recoveryOptions(args);
+  if (args.hosts !== undefined && args.slots !== undefined) throw new MntError("usage", "--slots is for runs on this machine; with --hosts, set slots: in the hosts file");
+  if (args.hosts === undefined && args["require-all"]) throw new MntError("usage", "--require-all needs --hosts");
   const bundle = await bundleProgram(args.program, path.join(cacheDir(), "programs"));
-  const slots = args.slots ?? (os.availableParallelism?.() ?? os.cpus().length);
-  const connect = localConnector(agentBundle, {
-    onStderrLine: (line) => reporter.event({ kind: "log", host: "local", slot: null, stream: "stderr", line }),
-  });
+  let agents: AgentSpec[];
+  let slots: number;
+  if (args.hosts !== undefined) {
+    ({ agents, slaves: slots } = await remoteAgents(args.hosts, bundle, args["require-all"], reporter));
+  } else {
+    slots = args.slots ?? (os.availableParallelism?.() ?? os.cpus().length);
+    const connect = localConnector(agentBundle, {
+      onStderrLine: (line) => reporter.event({ kind: "log", host: "local", slot: null, stream: "stderr", line }),
+    });
+    agents = [{ host: "local", connect, slots, programPath: bundle.file }];
+  }
 
   // Ctrl-C (or a SIGTERM from CI): stop cleanly, say what finished, exit 130 (143). Twice: at once.
   const interrupt = new AbortController();
@@ -121,7 +135,7 @@ async function execProgram(args: ExecArgs, started: number): Promise<number> {
   try {
     outcome = await runProgram({
       bundle: bundle.file,
-      agents: [{ host: "local", connect, slots, programPath: bundle.file }],
+      agents,
       argv: (args["--"] ?? []).map(String),
       expectedBuild: agentBuildHash(),
       onEvent: (event) => {

@@ -1,0 +1,75 @@
+// Every host of an inventory, checked at once: reachable, logged in, host key status, and what it
+// runs (probe.ts). `mnt hosts check` prints it; `mnt exec --hosts` reuses the open connections to
+// start its agents on the hosts that passed.
+import type { HostEntry } from "../../hosts/inventory.ts";
+import { MntError } from "../../errors.ts";
+import { connectSsh, type SshConnectOptions, type SshSession } from "./connect.ts";
+import { probeHost, type HostFacts } from "./probe.ts";
+
+export interface HostCheck {
+  host: HostEntry;
+  /** The host can run agents. */
+  usable: boolean;
+  /** "known" | "recorded" (accept-new) once the connection was made. */
+  hostKey: "known" | "recorded" | null;
+  hostKeyFingerprint: string | null;
+  facts: HostFacts | null;
+  /** Why it is not usable: one line naming the host. */
+  error: MntError | null;
+  /** Open when usable: the first agent reuses it. */
+  session: SshSession | null;
+  /** How it was reached: the agents connect again the same way. */
+  sshOptions: SshConnectOptions;
+  elapsedMs: number;
+}
+
+export interface CheckOptions {
+  askPassphrase?: SshConnectOptions["askPassphrase"];
+  onHostKeyRecorded?: (line: string) => void;
+  /** Keep the connections of usable hosts open (for agents); otherwise close them. */
+  keepOpen: boolean;
+}
+
+export function sshOptionsFor(host: HostEntry, extra: Pick<CheckOptions, "askPassphrase" | "onHostKeyRecorded"> = {}): SshConnectOptions {
+  return {
+    label: host.name,
+    user: host.user,
+    port: host.port,
+    identityFiles: host.identityFiles,
+    jump: host.jump,
+    sshConfigFile: host.sshConfigFile,
+    knownHostsFile: host.knownHostsFile,
+    strictHostKeyChecking: host.strictHostKeyChecking,
+    connectTimeoutMs: host.connectTimeoutMs,
+    askPassphrase: extra.askPassphrase,
+    onHostKeyRecorded: extra.onHostKeyRecorded,
+  };
+}
+
+export function checkHosts(hosts: HostEntry[], options: CheckOptions): Promise<HostCheck[]> {
+  return Promise.all(hosts.map((host) => checkHost(host, options)));
+}
+
+async function checkHost(host: HostEntry, options: CheckOptions): Promise<HostCheck> {
+  const started = performance.now();
+  const sshOptions = sshOptionsFor(host, options);
+  const check: HostCheck = { host, usable: false, hostKey: null, hostKeyFingerprint: null, facts: null, error: null, session: null, sshOptions, elapsedMs: 0 };
+  try {
+    const session = await connectSsh(host.address, sshOptions);
+    check.hostKey = session.hostKey;
+    check.hostKeyFingerprint = session.hostKeyFingerprint;
+    check.facts = await probeHost(session, host.node, host.workDir);
+    if (check.facts.problem) {
+      check.error = new MntError("infrastructure", `${host.name}: ${check.facts.problem}`);
+      session.close();
+    } else {
+      check.usable = true;
+      if (options.keepOpen) check.session = session;
+      else session.close();
+    }
+  } catch (error) {
+    check.error = error instanceof MntError ? error : new MntError("infrastructure", `${host.name}: ${(error as Error).message}`);
+  }
+  check.elapsedMs = performance.now() - started;
+  return check;
+}
