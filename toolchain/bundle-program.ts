@@ -1,9 +1,9 @@
 // Bundles a user program (TypeScript) into one ESM file with a source map, for master and slaves.
-import { build, type Message } from "esbuild";
+import { build, type Message, type OutputFile } from "esbuild";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { MntError } from "../core/errors.ts";
 
 const PACKAGE_NAME = "marionette-mnt";
@@ -21,15 +21,17 @@ export async function bundleProgram(entry: string, outDir: string): Promise<Prog
   if (!existsSync(source)) throw new MntError("program", `${entry}: no such file`, "check the path of the program");
   mkdirSync(outDir, { recursive: true });
   const staging = path.join(outDir, `build-${process.pid}.mjs`);
+  let bytes: Buffer;
   try {
-    await build({
+    const result = await build({
       entryPoints: [source],
       outfile: staging,
+      write: false,
       bundle: true,
       platform: "node",
       format: "esm",
       target: "node18",
-      sourcemap: "inline",
+      sourcemap: "external",
       sourcesContent: false,
       logLevel: "silent",
       // The program imports the API by package name wherever it lives on disk.
@@ -37,6 +39,7 @@ export async function bundleProgram(entry: string, outDir: string): Promise<Prog
       // Bundled CommonJS dependencies may call require(): give the ESM bundle one.
       banner: { js: "import { createRequire as __mntCreateRequire } from 'node:module'; const require = __mntCreateRequire(import.meta.url);" },
     });
+    bytes = withInlineSourceMap(result.outputFiles, outDir);
   } catch (error) {
     const errors = (error as { errors?: Message[] }).errors;
     const first = errors?.[0];
@@ -46,10 +49,22 @@ export async function bundleProgram(entry: string, outDir: string): Promise<Prog
     }
     throw new MntError("program", `${entry}: ${first?.text ?? (error as Error).message}`);
   }
-  const bytes = readFileSync(staging);
   const hash = createHash("sha256").update(bytes).digest("hex").slice(0, 16);
   const file = path.join(outDir, `program-${hash}.mjs`);
-  const { renameSync } = await import("node:fs");
+  writeFileSync(staging, bytes);
   renameSync(staging, file);
   return { file, hash };
+}
+
+/**
+ * The bundle with its source map inline, the map's sources made absolute: the bundle is loaded
+ * from other folders (and other hosts) than the one it was built in, and stacks must still name
+ * the program's own files on this machine.
+ */
+function withInlineSourceMap(outputs: OutputFile[], outDir: string): Buffer {
+  const code = outputs.find((output) => output.path.endsWith(".mjs"))!;
+  const map = JSON.parse(outputs.find((output) => output.path.endsWith(".map"))!.text) as { sources: string[] };
+  map.sources = map.sources.map((source) => pathToFileURL(path.resolve(outDir, source)).href);
+  const text = code.text.replace(/\n\/\/# sourceMappingURL=.*\n?$/, "\n");
+  return Buffer.from(`${text}//# sourceMappingURL=data:application/json;base64,${Buffer.from(JSON.stringify(map)).toString("base64")}\n`);
 }
