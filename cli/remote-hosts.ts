@@ -25,8 +25,10 @@ export async function remoteAgents(file: string, bundle: ProgramBundle, requireA
     onHostKeyRecorded: (line) => reporter.note(`recorded a new host key: ${line}`),
   });
   const failed = checks.filter((check) => !check.usable);
-  for (const check of failed) process.stderr.write(`mnt: ${check.error!.message}\n`);
   const usable = checks.filter((check) => check.usable);
+  // A single host that fails is the run's one error; with several, each is named up front.
+  if (checks.length === 1 && failed.length === 1) throw failed[0]!.error!;
+  for (const check of failed) process.stderr.write(`mnt: ${check.error!.message}\n`);
   if (failed.length > 0 && (requireAll || usable.length === 0)) {
     for (const check of usable) check.session?.close();
     const refused = failed.every((check) => check.error!.code === "auth");
