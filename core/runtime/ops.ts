@@ -28,6 +28,8 @@ export interface WorkerOp {
   timer: NodeJS.Timeout | null;
   /** Its timeout fired (as opposed to a cancel through its signal). */
   timedOut: boolean;
+  /** The promise the program holds (set right after issue). */
+  promise: Promise<unknown> | null;
   sentAt: number;
 }
 
@@ -44,6 +46,8 @@ export interface ContextOp {
   settled: boolean;
   resolve: () => void;
   reject: (error: Error) => void;
+  /** The promise the program holds (set right after issue). */
+  promise: Promise<unknown> | null;
 }
 
 export type QueueEntry = WorkerOp | ContextOp;

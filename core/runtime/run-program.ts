@@ -66,6 +66,14 @@ export async function runProgram(options: RunProgramOptions): Promise<RunOutcome
     });
   });
   fatal.catch(() => {});
+  // A promise the program let reject with nothing to catch it (an op it did not await that threw)
+  // is the program failing, as Node.js would have it; it ends the run like a throw from main.
+  let onUnhandled: (reason: unknown) => void = () => {};
+  const unhandled = new Promise<never>((_, reject) => {
+    onUnhandled = (reason) => reject(unhandledRejection(reason));
+  });
+  unhandled.catch(() => {});
+  process.on("unhandledRejection", onUnhandled);
 
   // A host that cannot start is reported through events and retried; the run fails only when none is left.
   for (const spec of options.agents) runtime.addAgent(spec).catch(() => {});
@@ -76,11 +84,11 @@ export async function runProgram(options: RunProgramOptions): Promise<RunOutcome
   let ignoredReturn: string | null = null;
   let error: Error | null = null;
   try {
-    const returned: unknown = await Promise.race([Promise.resolve().then(() => program.main(m as never, options.argv)), fatal]);
+    const returned: unknown = await Promise.race([Promise.resolve().then(() => program.main(m as never, options.argv)), fatal, unhandled]);
     if (isExitCode(returned)) programExitCode = returned;
     else if (returned !== undefined && typeof returned !== "number") ignoredReturn = kindOf(returned);
     // Ops main issued without awaiting are still the program's work: let them finish.
-    await Promise.race([runtime.whenIdle(), fatal]);
+    await Promise.race([runtime.whenIdle(), fatal, unhandled]);
     if (typeof returned === "number" && !isExitCode(returned)) {
       status = "bad-exit-code";
       error = notAnExitCode(returned);
@@ -94,11 +102,20 @@ export async function runProgram(options: RunProgramOptions): Promise<RunOutcome
     } else status = "program-error";
   }
   const stats = runtime.stats();
+  process.off("unhandledRejection", onUnhandled);
   if (status === "infrastructure") runtime.close("the run has failed");
   // An interrupted run also stops cleanly: slaves finish printing, and the agents leave.
   else await runtime.stop(status === "interrupted" ? "the run was interrupted" : "the run has ended");
   await runtime.disconnect();
   return { status, programExitCode, ignoredReturn, error, wallMs: performance.now() - started, stats };
+}
+
+function unhandledRejection(reason: unknown): Error {
+  const error = errorFromThrown(reason, "a promise");
+  // The message says where it came from; the stack (the op's, mapped to the program's lines) stays.
+  error.message = `a promise was rejected and nothing handled it (an op not awaited?): ${error.message}`;
+  if (error.stack) error.stack = error.stack.replace(/^[^\n]*/, `${error.name}: ${error.message}`);
+  return error;
 }
 
 /** Whether a value can be a process's exit code: a whole number from 0 to 255 (256 would wrap to 0). */

@@ -564,8 +564,9 @@ export class Runtime {
     } catch (error) {
       return Promise.reject(new MntError("encode", (error as Error).message));
     }
-    return new Promise((resolve, reject) => {
-      const op: WorkerOp = {
+    let issued: WorkerOp | undefined;
+    const promise = new Promise((resolve, reject) => {
+      const op: WorkerOp = (issued = {
         kind: "worker",
         id: this.nextOpId++,
         name,
@@ -584,7 +585,8 @@ export class Runtime {
         timer: null,
         timedOut: false,
         sentAt: 0,
-      };
+        promise: null,
+      });
       const signal = options?.signal;
       if (signal) {
         if (signal.aborted) return this.settleError(op, new AbortError(`${name} was cancelled before it started`, signal.reason));
@@ -593,6 +595,8 @@ export class Runtime {
       this.queue.push(op);
       this.pumpSoon();
     });
+    issued!.promise = promise;
+    return promise;
   }
 
   issueContext(nameIndex: number, name: string, input: unknown): Promise<void> {
@@ -603,8 +607,9 @@ export class Runtime {
     } catch (error) {
       return Promise.reject(new MntError("encode", (error as Error).message));
     }
-    return new Promise<void>((resolve, reject) => {
-      const entry: ContextOp = {
+    let issued: ContextOp | undefined;
+    const promise = new Promise<void>((resolve, reject) => {
+      const entry: ContextOp = (issued = {
         kind: "context",
         seq: ++this.issuedContext,
         name,
@@ -616,11 +621,14 @@ export class Runtime {
         settled: false,
         resolve,
         reject,
-      };
+        promise: null,
+      });
       this.contextLog.push(entry);
       this.queue.push(entry);
       this.pumpSoon();
     });
+    issued!.promise = promise;
+    return promise;
   }
 
   setShared(key: string, value: unknown): void {
@@ -887,7 +895,19 @@ export class Runtime {
     this.rejectEverything(error);
   }
 
+  /**
+   * Rejects every op not finished with the error that ends the run. The program may have left some
+   * of them unawaited; their rejection is the run ending, not a fault of the program, so it must not
+   * surface as an unhandled rejection (which would crash the master mid-stop).
+   */
   private rejectEverything(error: Error): void {
+    const quiet = (entry: { promise: Promise<unknown> | null; settled: boolean }) => {
+      if (!entry.settled) entry.promise?.catch(() => {});
+    };
+    for (let i = this.head; i < this.queue.length; i++) quiet(this.queue[i]!);
+    for (const op of this.stale) quiet(op);
+    for (const slave of this.slaves.values()) for (const op of slave.inflight.values()) quiet(op);
+    for (const entry of this.contextLog) quiet(entry);
     for (let i = this.head; i < this.queue.length; i++) {
       const entry = this.queue[i]!;
       if (entry.kind === "worker") this.settleError(entry, error);

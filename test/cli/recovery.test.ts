@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import { runMnt } from "../helpers/mnt.ts";
-import { describeRun, expectOneLineMntError, fixture, nonEmptyLines } from "./support.ts";
+import { describeRun, expectOneLineMntError, fixture, lineOf, nonEmptyLines } from "./support.ts";
 
 describe("mnt exec: recovery from the program's own faults", function () {
   this.timeout(60_000);
@@ -45,6 +45,14 @@ describe("mnt exec: recovery from the program's own faults", function () {
     expect(run.code, describeRun(run)).to.equal(0);
     expect(nonEmptyLines(run.stdout)).to.deep.equal(["recovery: stuck op gave TimeoutError: spin (op 1) got no result within 500 ms", "recovery: next op gave spun"]);
     expect(run.stderr).to.match(/slave lost \(killed by the master: spin \(op 1\) was still running 2000 ms after it was timed out\)/);
+  });
+
+  it("an op that throws and is never awaited ends the run like a throw from main: exit 70, the op's stack", async () => {
+    const run = await runMnt(["exec", fixture("recovery.ts"), "--slots", "1", "-q", "--", "unawaited"]);
+    expect(run.code, describeRun(run)).to.equal(70);
+    expect(run.stdout, "main was cut short").to.equal("");
+    expect(run.stderr).to.match(/^mnt: the program threw: Error: a promise was rejected and nothing handled it \(an op not awaited\?\): recovery fixture: boom$/m);
+    expect(run.stderr).to.match(new RegExp(`^\\s+at .*recovery\\.ts:${lineOf("recovery.ts", "BOOM_LINE")}:\\d+`, "m"));
   });
 
   for (const flag of ["--op-timeout", "--slave-timeout", "--agent-timeout", "--wait-for-hosts", "--poison-kills"]) {

@@ -4,7 +4,8 @@
 // them, collects every descendant of the master from /proc, acts on the master pid only, then
 // polls /proc until each collected process is gone (15 s: a liveness bound, not a timing claim).
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import { mntBin, repoRoot } from "../helpers/mnt.ts";
@@ -226,8 +227,8 @@ describe("no orphans: every agent and slave is gone when the master goes", funct
           const procs = collect(run, slavePids);
           run.signal("SIGKILL");
           const { signal } = await run.exited;
-          expect(signal, run.describe()).to.equal("SIGKILL");
           await expectAllGone(procs, run);
+          expect(signal, run.describe()).to.equal("SIGKILL");
         });
       }
     }
@@ -240,9 +241,9 @@ describe("no orphans: every agent and slave is gone when the master goes", funct
     ];
     for (const { name, label, exitCode } of signals) {
       for (const seed of SEEDS) {
-        const rand = random(seed);
-        const work = rand() < 0.5 ? "nap" : "crunch";
-        const pause = Math.round(rand() * 500);
+        // Odd seeds: many tiny synchronous ops (deep pipelines); even seeds: ops that await a timer.
+        const work = seed % 2 === 1 ? "crunch" : "nap";
+        const pause = Math.round(random(seed)() * 500);
         const job = work === "nap" ? "10000 ops of a 50 ms sleep" : "200000 ops of small synchronous work";
         it(`${label}: exits ${exitCode}, says what finished, leaves no process (seed ${seed}: ${job}, signal ${pause} ms after the first results)`, async () => {
           const run = startMnt([longJob, "--slots", "2", "--json", "--", work, work === "nap" ? "10000" : "200000"]);
@@ -252,6 +253,7 @@ describe("no orphans: every agent and slave is gone when the master goes", funct
           const procs = collect(run, slavePids);
           run.signal(name);
           const { code, signal } = await run.exited;
+          await expectAllGone(procs, run);
           expect({ code, signal }, run.describe()).to.deep.equal({ code: exitCode, signal: null });
 
           const summary = run.stderr().match(SUMMARY);
@@ -267,8 +269,6 @@ describe("no orphans: every agent and slave is gone when the master goes", funct
           const json = JSON.parse(lines[0]!) as { ok: boolean; status: string; exitCode: number; ops: { worker: number } };
           expect(json).to.include({ ok: false, status: "interrupted", exitCode });
           expect(json.ops.worker, lines[0]).to.equal(Number(finished));
-
-          await expectAllGone(procs, run);
         });
       }
     }
@@ -282,25 +282,57 @@ describe("no orphans: every agent and slave is gone when the master goes", funct
     await run.waitFor((out) => out.match(/^\[mnt\] interrupted: stopping the run/m), "the graceful stop starting");
     run.signal("SIGINT");
     const { code, signal } = await run.exited;
+    await expectAllGone(procs, run);
     expect({ code, signal }, run.describe()).to.deep.equal({ code: 130, signal: null });
     expect(run.stderr(), run.describe()).to.match(/^mnt: SIGINT again: exiting now$/m);
     // It did not wait for the graceful stop to end (that would have printed the summary).
     expect(run.stderr(), run.describe()).not.to.match(SUMMARY);
-    await expectAllGone(procs, run);
   });
 
-  it("main returns 7 while ops it did not await spin synchronously: they finish, mnt exits 7, leaves no process", async () => {
-    const run = startMnt([busy, "--slots", "2", "--json", "--", "unawaited", "1500"]);
-    const slavePids = await run.waitForSlaves(2, "spinning for 1500 ms");
-    const procs = collect(run, slavePids);
-    const { code, signal } = await run.exited;
-    expect({ code, signal }, run.describe()).to.deep.equal({ code: 7, signal: null });
-    // With --json, main's console.log shares stderr with the slaves' lines, in order of arrival.
-    const stderr = run.stderr();
-    expect(stderr.indexOf("orphan-master main returns 7"), run.describe()).to.be.greaterThan(-1);
-    expect(stderr.indexOf("orphan-master main returns 7"), "main returned before the ops finished").to.be.lessThan(stderr.indexOf("done spinning"));
-    expect(stderr.match(/orphan-slave pid=\d+ done spinning/g) ?? [], run.describe()).to.have.length(4);
-    expect(JSON.parse(run.stdout())).to.include({ ok: false, status: "ok", exitCode: 7 });
-    await expectAllGone(procs, run);
+  // Ops main issued without awaiting them are still the program's work: mnt waits for them.
+  describe("main ends while ops it did not await spin synchronously", () => {
+    it("main returns 7 while they spin for 1.5 s: they finish, mnt exits 7, leaves no process", async () => {
+      const run = startMnt([busy, "--slots", "2", "--json", "--", "unawaited", "1500"]);
+      const slavePids = await run.waitForSlaves(2, "spinning for 1500 ms");
+      const procs = collect(run, slavePids);
+      const { code, signal } = await run.exited;
+      await expectAllGone(procs, run);
+      expect({ code, signal }, run.describe()).to.deep.equal({ code: 7, signal: null });
+      // With --json, main's console.log shares stderr with the slaves' lines, in order of arrival.
+      const stderr = run.stderr();
+      expect(stderr.indexOf("orphan-master main returns 7"), run.describe()).to.be.greaterThan(-1);
+      expect(stderr.indexOf("orphan-master main returns 7"), "main returned before the ops finished").to.be.lessThan(stderr.indexOf("done spinning"));
+      expect(stderr.match(/orphan-slave pid=\d+ done spinning/g) ?? [], run.describe()).to.have.length(4);
+      expect(JSON.parse(run.stdout())).to.include({ status: "ok", exitCode: 7 });
+    });
+
+    it("they spin forever, Ctrl-C after main returned: exits 130 with the summary, leaves no process", async () => {
+      const run = startMnt([busy, "--slots", "2", "--", "unawaited-forever"]);
+      const slavePids = await run.waitForSlaves(2, "spinning");
+      await run.waitFor((out) => out.match(/orphan-master main returns 7/), "main returning");
+      const procs = collect(run, slavePids);
+      run.signal("SIGINT");
+      const { code, signal } = await run.exited;
+      await expectAllGone(procs, run);
+      expect({ code, signal }, run.describe()).to.deep.equal({ code: 130, signal: null });
+      expect(run.stderr(), run.describe()).to.match(SUMMARY);
+    });
+
+    it("they spin forever and main throws: exits 70 naming the error, leaves no process", async () => {
+      const dir = mkdtempSync(path.join(os.tmpdir(), "mnt-orphans-"));
+      try {
+        const trigger = path.join(dir, "throw-now");
+        const run = startMnt([busy, "--slots", "2", "--", "unawaited-then-throw", trigger]);
+        const slavePids = await run.waitForSlaves(2, "spinning");
+        const procs = collect(run, slavePids);
+        writeFileSync(trigger, "");
+        const { code, signal } = await run.exited;
+        await expectAllGone(procs, run);
+        expect({ code, signal }, run.describe()).to.deep.equal({ code: 70, signal: null });
+        expect(run.stderr(), run.describe()).to.match(/^mnt: the program threw: Error: orphan-busy: main gives up$/m);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
   });
 });

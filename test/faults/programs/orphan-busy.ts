@@ -4,7 +4,10 @@
 // `-- sleep`: every slave awaits a 10-minute timer inside an op.
 // `-- unawaited <ms>`: main issues ops that each spin synchronously for <ms> ms, does not await
 // them and returns 7 at once (mnt waits for them, then exits 7).
+// `-- unawaited-forever`: the same with ops in `for (;;) {}`: main returns 7, mnt waits for them.
+// `-- unawaited-then-throw <file>`: the same, but main throws once <file> exists.
 // Slaves print `orphan-slave pid=<pid> <state>` (mnt's stderr, tagged [local:N]) as they get there.
+import { existsSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { defineProgram } from "marionette-mnt";
 
@@ -60,8 +63,16 @@ export default defineProgram({
         console.log("orphan-master main returns 7");
         return 7;
       }
+      case "unawaited-forever":
+        for (let i = 0; i < 4; i++) void m.worker.spin();
+        console.log("orphan-master main returns 7");
+        return 7;
+      case "unawaited-then-throw":
+        for (let i = 0; i < 4; i++) void m.worker.spin();
+        while (!existsSync(arg!)) await sleep(20);
+        throw new Error("orphan-busy: main gives up");
       default:
-        throw new Error(`orphan-busy: unknown mode ${JSON.stringify(mode)} (idle, spin, sleep, unawaited <ms>)`);
+        throw new Error(`orphan-busy: unknown mode ${JSON.stringify(mode)}`);
     }
   },
 });
