@@ -1,0 +1,294 @@
+// The lab's own smoke test: its hosts are real sshd servers the OpenSSH client logs in to with the
+// lab's config, their host keys are really checked, netns hosts are separate machines as far as a
+// client can tell (hostname, /tmp, /root, listening ports, link cut, hang), and nothing the lab made
+// survives stop(), a failing test process, a SIGTERM, or (after the next lab's sweep) a SIGKILL.
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { expect } from "chai";
+import { parse } from "yaml";
+import { knownHostsName } from "./files.ts";
+import { requireLabTools, startLoopbackLab, startNetnsLab, type Lab, type LabHost } from "./lab.ts";
+import { run } from "./run.ts";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const TIMEOUT_ARGS = ["-o", "ConnectTimeout=2"];
+
+// ---- what a lab leaves on the machine -----------------------------------------------------------
+
+interface Footprint {
+  dir: string;
+  bridge?: string;
+  subnet?: string;
+  namespaces: string[];
+}
+
+function footprint(lab: Lab): Footprint {
+  return { dir: lab.dir, bridge: lab.bridge, subnet: lab.subnet, namespaces: lab.hosts.flatMap((h) => (h.netns ? [h.netns] : [])) };
+}
+
+/** Live processes whose command line names the lab's folder (its sshd) or that carry its marker. */
+function labProcesses(dir: string): string[] {
+  const id = path.basename(dir);
+  const found: string[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z")) continue;
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8").replaceAll("\0", " ");
+      const environ = readFileSync(`/proc/${entry}/environ`, "utf8").split("\0");
+      if (cmdline.includes(dir) || environ.some((v) => v === `MARIONETTE_LAB=${id}` || v.startsWith(`MARIONETTE_LAB=${id}/`))) found.push(`${entry}: ${cmdline}`);
+    } catch {
+      // exited while we looked
+    }
+  }
+  return found;
+}
+
+async function remains(print: Footprint): Promise<string[]> {
+  const left = labProcesses(print.dir).map((p) => `process ${p}`);
+  const namespaces = (await run("ip", ["netns", "list"])).stdout;
+  for (const ns of print.namespaces) if (namespaces.includes(ns)) left.push(`namespace ${ns}`);
+  if (print.bridge && existsSync(`/sys/class/net/${print.bridge}`)) left.push(`bridge ${print.bridge}`);
+  if (print.subnet) {
+    const routes = (await run("ip", ["route", "show", "table", "all", print.subnet])).stdout.trim();
+    if (routes) left.push(`route ${routes}`);
+  }
+  if (existsSync(print.dir)) left.push(`folder ${print.dir}`);
+  return left;
+}
+
+/** Starts a process on the host that leaves its session (setsid, no stdio): stop() must still end it. */
+async function startDaemon(lab: Lab, host: LabHost): Promise<number> {
+  const result = await lab.ssh(host, "setsid sleep 600 </dev/null >/dev/null 2>&1 & echo $!");
+  expect(result.code, result.stderr).to.equal(0);
+  return Number(result.stdout.trim());
+}
+
+function alive(pid: number): boolean {
+  try {
+    return !readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.startsWith("Z");
+  } catch {
+    return false;
+  }
+}
+
+// ---- a test process that dies with a lab up ------------------------------------------------------
+
+type Death = "throw" | "SIGTERM" | "SIGKILL";
+
+const CHILD = `
+import { startNetnsLab } from ${JSON.stringify(pathToFileURL(path.join(here, "lab.ts")).href)};
+const lab = await startNetnsLab(2);
+const out = await lab.ssh(lab.hosts[0], "setsid sleep 600 </dev/null >/dev/null 2>&1 & echo $!");
+console.log(JSON.stringify({ dir: lab.dir, bridge: lab.bridge, subnet: lab.subnet, namespaces: lab.hosts.map((h) => h.netns), daemon: Number(out.stdout) }));
+const death = process.argv.at(-1);
+if (death === "throw") throw new Error("a test failed half-way");
+if (death === "SIGKILL") process.kill(process.pid, "SIGKILL");
+setInterval(() => {}, 1000);
+`;
+
+function dieWithLabUp(death: Death): Promise<{ code: number | null; signal: NodeJS.Signals | null; print: Footprint & { daemon: number }; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", CHILD, death], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (death === "SIGTERM" && stdout.includes("\n")) child.kill("SIGTERM");
+    });
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      const line = stdout.split("\n")[0];
+      if (!line) return reject(new Error(`the child printed no lab (exit ${code}, ${signal}): ${stderr}`));
+      resolve({ code, signal, print: JSON.parse(line) as Footprint & { daemon: number }, stderr });
+    });
+  });
+}
+
+// ---- the tests ----------------------------------------------------------------------------------
+
+describe("lab: real sshd hosts", function () {
+  this.timeout(60_000);
+
+  it("requireLabTools names each missing command and the install command", () => {
+    requireLabTools();
+    const saved = process.env.PATH;
+    process.env.PATH = "/nonexistent-lab-path";
+    try {
+      expect(() => requireLabTools()).to.throw(/ssh \(openssh-client\).*ip \(iproute2\).*rsync \(rsync\).*apt-get install -y openssh-server openssh-client rsync iproute2/);
+    } finally {
+      process.env.PATH = saved;
+    }
+  });
+
+  const variants = [
+    { kind: "loopback", start: startLoopbackLab },
+    { kind: "netns", start: startNetnsLab },
+  ] as const;
+
+  for (const variant of variants) {
+    describe(`${variant.kind} hosts`, () => {
+      let lab: Lab;
+      before(async () => {
+        lab = await variant.start(3);
+      });
+      after(async () => {
+        await lab?.stop();
+      });
+
+      it("each host lets the OpenSSH client in with the lab's ssh_config and known_hosts", async () => {
+        const results = await Promise.all(lab.hosts.map((host) => lab.ssh(host, "hostname; id -un")));
+        results.forEach((result, i) => {
+          expect(result.code, result.stderr).to.equal(0);
+          const hostname = variant.kind === "netns" ? lab.hosts[i]!.name : os.hostname();
+          expect(result.stdout).to.equal(`${hostname}\nroot\n`);
+        });
+        expect(new Set(lab.hosts.map((h) => `${h.address}:${h.port}`)).size).to.equal(3);
+      });
+
+      it("each host serves the host key the lab reports", async () => {
+        for (const host of lab.hosts) {
+          const verbose = await lab.ssh(host, "true", { args: ["-v"] });
+          expect(verbose.code, verbose.stderr).to.equal(0);
+          expect(verbose.stderr).to.include(`Server host key: ssh-ed25519 ${host.hostKeyFingerprint}`);
+          const keygen = await run("ssh-keygen", ["-l", "-f", "-"], { input: `${host.hostPublicKey}\n` });
+          expect(keygen.stdout.split(" ")[1]).to.equal(host.hostKeyFingerprint);
+        }
+        const knownHosts = readFileSync(lab.knownHostsFile, "utf8");
+        for (const host of lab.hosts) expect(knownHosts).to.include(`${knownHostsName(host.address, host.port)} ${host.hostPublicKey.split(" ").slice(0, 2).join(" ")}\n`);
+      });
+
+      it("the OpenSSH client refuses a host whose key does not match known_hosts", async () => {
+        const host = lab.hosts[0]!;
+        const otherKey = path.join(lab.dir, "not_the_host_key");
+        await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", otherKey]);
+        const wrong = path.join(lab.dir, "wrong_known_hosts");
+        const [type, blob] = readFileSync(`${otherKey}.pub`, "utf8").split(" ");
+        writeFileSync(wrong, `${knownHostsName(host.address, host.port)} ${type} ${blob}\n`);
+        const changed = await lab.ssh(host, "echo logged-in", { args: ["-o", `UserKnownHostsFile=${wrong}`] });
+        expect(changed.code).to.equal(255);
+        expect(changed.stdout).to.equal("");
+        expect(changed.stderr).to.match(/REMOTE HOST IDENTIFICATION HAS CHANGED[\s\S]*Host key verification failed/);
+        const unknown = await lab.ssh(host, "echo logged-in", { args: ["-o", "UserKnownHostsFile=/dev/null"] });
+        expect(unknown.code).to.equal(255);
+        expect(unknown.stderr).to.match(/No ED25519 host key is known[\s\S]*Host key verification failed/);
+      });
+
+      it("writes a hosts.yaml naming every host, the client key and known_hosts", () => {
+        const file = path.join(lab.dir, "hosts.yaml");
+        lab.writeHostsYaml(file, { defaults: { slots: 2 }, perHost: { h2: { tags: ["second"] } } });
+        const inventory = parse(readFileSync(file, "utf8")) as { defaults: Record<string, unknown>; hosts: Array<Record<string, unknown>> };
+        expect(inventory.defaults).to.deep.equal({ user: "root", identityFiles: [lab.clientKey], knownHostsFile: lab.knownHostsFile, strictHostKeyChecking: "yes", slots: 2 });
+        expect(inventory.hosts).to.deep.equal(
+          lab.hosts.map((h) => ({ name: h.name, address: h.address, port: h.port, ...(h.name === "h2" ? { tags: ["second"] } : {}) })),
+        );
+        expect(() => lab.writeHostsYaml(file, { perHost: { h9: {} } })).to.throw(/h9/);
+      });
+
+      it("pause() hangs a host (connects time out in the banner exchange) and resume() thaws it", async () => {
+        const [h1, h2] = [lab.hosts[0]!, lab.hosts[1]!];
+        await lab.pause(h2);
+        try {
+          const [hung, other] = await Promise.all([lab.ssh(h2, "true", { args: TIMEOUT_ARGS }), lab.ssh(h1, "true", { args: TIMEOUT_ARGS })]);
+          expect(hung.code).to.equal(255);
+          expect(hung.stderr).to.match(/timed out/i);
+          expect(other.code, other.stderr).to.equal(0);
+        } finally {
+          await lab.resume(h2);
+        }
+        const thawed = await lab.ssh(h2, "echo ok");
+        expect(thawed.stdout, thawed.stderr).to.equal("ok\n");
+      });
+
+      if (variant.kind === "netns") {
+        it("cut() makes a host unreachable (ssh times out) and restore() brings it back", async () => {
+          const [h1, h2] = [lab.hosts[0]!, lab.hosts[1]!];
+          await lab.cut(h1);
+          try {
+            const started = Date.now();
+            const [cutOff, other] = await Promise.all([lab.ssh(h1, "true", { args: TIMEOUT_ARGS }), lab.ssh(h2, "true", { args: TIMEOUT_ARGS })]);
+            expect(cutOff.code).to.equal(255);
+            expect(cutOff.stderr).to.match(/timed out/i);
+            expect(Date.now() - started).to.be.at.least(1_500);
+            expect(other.code, other.stderr).to.equal(0);
+          } finally {
+            await lab.restore(h1);
+          }
+          const back = await lab.ssh(h1, "hostname");
+          expect(back.stdout, back.stderr).to.equal("h1\n");
+        });
+
+        it("each host has its own /tmp and /root", async () => {
+          const [h1, h2] = [lab.hosts[0]!, lab.hosts[1]!];
+          const probe = `lab-probe-${process.pid}`;
+          const wrote = await lab.ssh(h1, `echo on-h1 > /tmp/${probe} && echo on-h1 > ~/${probe} && cat /tmp/${probe}`);
+          expect(wrote.stdout, wrote.stderr).to.equal("on-h1\n");
+          const other = await lab.ssh(h2, `ls -A /tmp ~; echo "home=$HOME"`);
+          expect(other.code, other.stderr).to.equal(0);
+          expect(other.stdout).not.to.include(probe);
+          expect(other.stdout).to.include("home=/root");
+          expect(existsSync(`/tmp/${probe}`) || existsSync(`/root/${probe}`)).to.equal(false);
+        });
+
+        it("inNamespace runs commands on the host: only sshd listens, on port 22", async () => {
+          for (const host of lab.hosts) {
+            const ss = await lab.inNamespace(host, ["ss", "-Hltnp"]);
+            expect(ss.code, ss.stderr).to.equal(0);
+            const listeners = ss.stdout.trim().split("\n");
+            expect(listeners).to.have.length.greaterThan(0);
+            for (const line of listeners) {
+              expect(line.split(/\s+/)[3]).to.match(/:22$/);
+              expect(line).to.include('"sshd"');
+            }
+            const hostname = await lab.inNamespace(host, ["hostname"]);
+            expect(hostname.stdout).to.equal(`${host.name}\n`);
+          }
+        });
+      }
+
+      it("stop() ends every process (detached ones too) and removes what the lab made", async () => {
+        const daemons = await Promise.all(lab.hosts.map((host) => startDaemon(lab, host)));
+        for (const pid of daemons) expect(alive(pid), `daemon ${pid}`).to.equal(true);
+        const print = footprint(lab);
+        expect(await remains(print)).not.to.deep.equal([]);
+        const started = Date.now();
+        await lab.stop();
+        expect(Date.now() - started).to.be.below(5_000);
+        for (const pid of daemons) expect(alive(pid), `daemon ${pid}`).to.equal(false);
+        expect(await remains(print)).to.deep.equal([]);
+        await lab.stop();
+      });
+    });
+  }
+
+  describe("a test process that dies with a lab up", () => {
+    let sweeper: Lab | undefined;
+    after(async () => {
+      await sweeper?.stop();
+    });
+
+    it("leaves nothing after an uncaught error or SIGTERM, and a SIGKILLed run's lab goes at the next lab's start", async () => {
+      // In parallel, which also shows labs of concurrent processes do not collide.
+      const [thrown, terminated, killed] = await Promise.all((["throw", "SIGTERM", "SIGKILL"] as const).map(dieWithLabUp));
+      expect(thrown.code, thrown.stderr).to.equal(1);
+      expect(thrown.stderr).to.include("a test failed half-way");
+      expect(terminated.signal, terminated.stderr).to.equal("SIGTERM");
+      expect(killed.signal, killed.stderr).to.equal("SIGKILL");
+      expect(new Set([thrown, terminated, killed].map((r) => r.print.subnet)).size).to.equal(3);
+      for (const ended of [thrown, terminated]) {
+        expect(alive(ended.print.daemon)).to.equal(false);
+        expect(await remains(ended.print)).to.deep.equal([]);
+      }
+      expect(alive(killed.print.daemon)).to.equal(true);
+      expect(await remains(killed.print)).to.have.length.greaterThan(4);
+      sweeper = await startLoopbackLab(1);
+      expect(alive(killed.print.daemon)).to.equal(false);
+      expect(await remains(killed.print)).to.deep.equal([]);
+    });
+  });
+});
