@@ -7,11 +7,17 @@ import { readFileSync } from "node:fs";
 import { Socket } from "node:net";
 import os from "node:os";
 import { decode, encode } from "../core/protocol/codec.ts";
-import { FLAG_ERROR, FLAG_MORE, FLAG_STDERR, FrameSplitter, FrameType, HEADER_BYTES, Reassembler, encodeFrame, encodeMessage } from "../core/protocol/frame.ts";
+import { FLAG_ERROR, FLAG_MORE, FLAG_STDERR, FrameError, FrameSplitter, FrameType, HEADER_BYTES, Reassembler, encodeFrame, encodeMessage, frameTypeName } from "../core/protocol/frame.ts";
 import { PROTOCOL_VERSION, type Config, type Hello, type SlaveExit, type Spawn } from "../core/protocol/messages.ts";
 import { LineSplitter } from "./line-splitter.ts";
 
 const STDERR_TAIL_LINES = 20;
+
+/** The frames a slave sends (see slave.ts); anything else on its channel means the channel is corrupt. */
+const FROM_SLAVE = new Set<number>([FrameType.SlaveReady, FrameType.Result, FrameType.ContextAck, FrameType.SharedGet]);
+
+/** A well-formed frame header that no slave of this agent would send (wrong slave id or type). */
+class ForeignFrame extends FrameError {}
 
 interface SlaveProcess {
   id: number;
@@ -170,16 +176,31 @@ export function runAgent(agentFile: string): void {
     const err = new LineSplitter(forwardLines(FLAG_STDERR));
     child.stdout!.on("data", (chunk: Buffer) => out.push(chunk));
     child.stderr!.on("data", (chunk: Buffer) => err.push(chunk));
-    const fromSlave = new FrameSplitter((type, _flags, _slave, request, raw) => {
-      // Shared-data requests are the agent's business (its cache); everything else goes to the master.
-      if (type === FrameType.SharedGet) serveShared(id, request, raw.subarray(HEADER_BYTES).toString("utf8"));
-      else sendToMaster(raw);
-    });
+    const fromSlave = new FrameSplitter(
+      (type, _flags, _slave, request, raw) => {
+        // Shared-data requests are the agent's business (its cache); everything else goes to the master.
+        if (type === FrameType.SharedGet) serveShared(id, request, raw.subarray(HEADER_BYTES).toString("utf8"));
+        else sendToMaster(raw);
+      },
+      undefined,
+      // Checked on the header alone: a bogus length must not make the agent wait for bytes (and
+      // swallow the slave's real frames as their payload).
+      (type, _flags, from) => {
+        if (from !== id) throw new ForeignFrame(`a ${frameTypeName(type)} frame with slave id ${from}, not its own id ${id}`);
+        if (!FROM_SLAVE.has(type)) throw new ForeignFrame(`a ${frameTypeName(type)} frame, which slaves do not send`);
+      },
+    );
+    // User code in the slave wrote onto its frame channel (fd 3): nothing more from it can be trusted.
+    let corrupt = false;
     socket.on("data", (chunk: Buffer) => {
+      if (corrupt) return;
       try {
         fromSlave.push(chunk);
       } catch (error) {
-        process.stderr.write(`agent: slave ${slave.slot}: ${(error as Error).message}\n`);
+        corrupt = true;
+        const what = (error as Error).message;
+        process.stderr.write(`agent: slave ${slave.slot}: ${what}${error instanceof ForeignFrame ? "; killing it" : ""}\n`);
+        slave.killReason ??= `its frame channel is corrupt: ${what}; the agent killed it`;
         child.kill("SIGKILL");
       }
       // Results leave now: waiting for the next tick only adds latency to every op.

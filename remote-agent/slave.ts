@@ -3,7 +3,8 @@
 // prints on stdout/stderr can never corrupt the channel.
 import { Socket } from "node:net";
 import { pathToFileURL } from "node:url";
-import { decode, encode, errorToWire, describeUnencodable } from "../core/protocol/codec.ts";
+import { errorFromThrown, showValue } from "../core/errors.ts";
+import { decode, encode, errorToWire } from "../core/protocol/codec.ts";
 import { FrameChannel, type IncomingFrame } from "../core/protocol/channel.ts";
 import { FLAG_ERROR, FrameType } from "../core/protocol/frame.ts";
 import type { SharedFree, SharedVersion, SlaveReady } from "../core/protocol/messages.ts";
@@ -48,7 +49,7 @@ export async function runSlave(): Promise<void> {
     program = candidate as unknown as LoadedProgram;
     context = await program.init();
   } catch (error) {
-    channel.send(FrameType.SlaveReady, slaveId, 0, encode(errorToWire(error as Error)), FLAG_ERROR);
+    channel.send(FrameType.SlaveReady, slaveId, 0, encode(errorToWire(errorFromThrown(error, "init"))), FLAG_ERROR);
     channel.flush();
     setTimeout(() => process.exit(1), 100);
     return;
@@ -116,8 +117,8 @@ export async function runSlave(): Promise<void> {
     channel.flush();
   };
 
-  const sendError = (type: FrameType, id: number, error: unknown, head?: Buffer) => {
-    const wire = errorToWire(error instanceof Error ? error : new Error(`non-Error thrown: ${safeString(error)}`));
+  const sendError = (type: FrameType, id: number, error: Error, head?: Buffer) => {
+    const wire = errorToWire(error);
     let body: Buffer;
     try {
       body = encode(wire);
@@ -162,14 +163,14 @@ export async function runSlave(): Promise<void> {
       try {
         body = encode(value, `result of ${name}`);
       } catch (error) {
-        return sendError(FrameType.Result, id, error, timing());
+        return sendError(FrameType.Result, id, error as Error, timing());
       }
       const head = timing();
       channel.send(FrameType.Result, slaveId, id, Buffer.concat([head, body], 4 + body.length));
     };
     const fail = (error: unknown) => {
       current = null;
-      sendError(FrameType.Result, id, error, timing());
+      sendError(FrameType.Result, id, errorFromThrown(error, name), timing());
     };
     try {
       const input = payload.length > 12 ? decode(payload.subarray(12)) : undefined;
@@ -188,13 +189,14 @@ export async function runSlave(): Promise<void> {
       return sendError(FrameType.ContextAck, seq, new Error(`internal: context op ${seq} arrived after ${appliedContext}`));
     }
     const nameIndex = payload.readUInt16LE(0);
+    const name = contextNames[nameIndex]!;
     const ack = () => {
       appliedContext = seq;
       channel.send(FrameType.ContextAck, slaveId, seq);
     };
     const fail = (error: unknown) => {
       appliedContext = seq;
-      sendError(FrameType.ContextAck, seq, error);
+      sendError(FrameType.ContextAck, seq, errorFromThrown(error, name));
     };
     try {
       const input = payload.length > 2 ? decode(payload.subarray(2)) : undefined;
@@ -264,13 +266,5 @@ function abortError(): Error {
 }
 
 function toError(value: unknown): Error {
-  return value instanceof Error ? value : new Error(safeString(value));
-}
-
-function safeString(value: unknown): string {
-  try {
-    return String(value);
-  } catch {
-    return Object.prototype.toString.call(value);
-  }
+  return value instanceof Error ? value : new Error(showValue(value));
 }

@@ -10,7 +10,7 @@ import { remoteAgents } from "../remote-hosts.ts";
 import type { RunStats } from "../../core/program/index.ts";
 import { bundleProgram } from "../../toolchain/bundle-program.ts";
 import { ExitCode, exitCodeFor } from "../exit-codes.ts";
-import { agentBuildHash, agentBundle, cacheDir } from "../paths.ts";
+import { agentBuildHash, agentBundle, cacheDir, packageRoot } from "../paths.ts";
 import { plainReporter } from "../report.ts";
 import { startProgress } from "../progress.ts";
 
@@ -155,9 +155,7 @@ async function execProgram(args: ExecArgs, started: number): Promise<number> {
   const exitCode = stoppedBy && outcome.status === "interrupted" ? exitCodeForSignal(stoppedBy) : exitCodeOf(outcome);
   if (outcome.error && outcome.status !== "interrupted") {
     const error = outcome.error;
-    // A user's error carries its (source-mapped) stack; mnt's own (a timeout, a poison op, a value
-    // that cannot be encoded) would only show mnt's internals: its message says it all.
-    const text = outcome.status !== "program-error" ? error.message : error instanceof MntError ? `${error.name}: ${error.message}` : (error.stack ?? error.message);
+    const text = outcome.status !== "program-error" ? error.message : error instanceof MntError ? withProgramFrames(error) : (error.stack ?? error.message);
     process.stderr.write(`mnt: ${outcome.status === "program-error" ? "the program threw: " : ""}${text}\n`);
   }
   if (outcome.status === "ok" && outcome.ignoredReturn) reporter.note(`main returned ${outcome.ignoredReturn}, not an exit code, so exiting 0`);
@@ -181,6 +179,21 @@ async function execProgram(args: ExecArgs, started: number): Promise<number> {
     process.stdout.write(JSON.stringify(summary) + "\n");
   }
   return exitCode;
+}
+
+/**
+ * mnt's own error (a timeout, a poison op, an unknown op, a value that cannot be encoded) with only
+ * the stack frames in the program: where main made the call, when it did so synchronously. Frames
+ * inside mnt would only show its internals; an error raised later by the runtime keeps none.
+ */
+function withProgramFrames(error: MntError): string {
+  const frames = (error.stack ?? "").split("\n").filter((line) => /^\s+at /.test(line) && !isMntFrame(line));
+  return [`${error.name}: ${error.message}`, ...frames].join("\n");
+}
+
+function isMntFrame(line: string): boolean {
+  if (/\(node:|at node:|node_modules/.test(line)) return true;
+  return ["core", "cli", "remote-agent", "toolchain", "dist"].some((folder) => line.includes(`${path.join(packageRoot, folder)}${path.sep}`));
 }
 
 /** The Recovery flags as runtime options, each checked to be a whole positive number. */

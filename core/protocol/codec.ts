@@ -71,19 +71,33 @@ addExtension({
 
 /**
  * Objects whose contents JavaScript cannot read (a WeakMap's entries, a Promise's value): msgpackr
- * would write them as `{}`. Refused instead, like functions. They join msgpackr's per-class lookup,
- * which only class instances reach (plain objects, arrays and Maps never do): no cost for those.
+ * would write them as `{}`. Refused instead, like functions.
  */
 const OPAQUE_CLASSES = [WeakMap, WeakSet, WeakRef, FinalizationRegistry, Promise] as const;
+const OPAQUE_TAGS = new Set<unknown>(OPAQUE_CLASSES.map((Class) => Class.prototype[Symbol.toStringTag]));
 
-for (const Class of OPAQUE_CLASSES) {
-  addExtension({
-    Class,
-    write: () => {
-      throw new UnencodableMarker(Class.name);
-    },
-  });
+/**
+ * Matches the opaque classes (and their subclasses) in msgpackr's per-class extension lookup, which
+ * only class instances reach: plain objects, arrays and Maps never pay for it. The toStringTag
+ * lookup comes first because it is cheaper than five `instanceof` walks for the Dates, typed arrays
+ * and class instances that do reach it; `instanceof` then confirms (a tag can be spoofed).
+ */
+class Opaque {
+  static [Symbol.hasInstance](value: object): boolean {
+    return OPAQUE_TAGS.has((value as { [Symbol.toStringTag]?: unknown })[Symbol.toStringTag]) && opaqueClassOf(value) !== undefined;
+  }
 }
+
+function opaqueClassOf(value: object): (typeof OPAQUE_CLASSES)[number] | undefined {
+  return OPAQUE_CLASSES.find((Class) => value instanceof Class);
+}
+
+addExtension({
+  Class: Opaque,
+  write: (value: object) => {
+    throw new UnencodableMarker(`a ${opaqueClassOf(value)?.name ?? "value"} has no wire form`);
+  },
+});
 
 const packr = new Packr({
   moreTypes: true, // typed arrays, Set, Error, RegExp
@@ -122,7 +136,7 @@ export function describeUnencodable(value: unknown): string | null {
     if (type !== "object" || node === null) return null;
     const object = node as object;
     if (ArrayBuffer.isView(object) || object instanceof ArrayBuffer || object instanceof Date || object instanceof RegExp) return null;
-    const opaque = OPAQUE_CLASSES.find((Class) => object instanceof Class);
+    const opaque = opaqueClassOf(object);
     if (opaque) return `${path || "the value"} is a ${opaque.name}${subclassNote(object, opaque.name)}`;
     if (seen.has(object)) return `${path || "the value"} refers back to itself (a cycle${constructorNote(object)})`;
     seen.add(object);

@@ -5,9 +5,7 @@
 // one `mnt:` line on stderr, and the results main printed. Nothing may hang: runMnt gives up (and
 // fails the test) if mnt has not exited by its limit.
 //
-// Tests marked `it.skip` show behaviour the runtime does not have yet (a defect each, named in the
-// test's title); they fail today. core/ and remote-agent/ are being rewritten elsewhere: un-skip them
-// there.
+// The comments marked "Was:" say what mnt did before the behaviour a test checks was fixed.
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -61,9 +59,10 @@ describe("mnt exec: values that cannot cross the wire, and other bad values", fu
       });
     }
 
-    // DEFECT (core/protocol/codec.ts): msgpackr writes a WeakMap (also WeakSet, WeakRef, a Promise, an
-    // object whose state is in #private fields) as an empty object; the op resolves with { cache: {} }.
-    it.skip("an object holding a WeakMap: rejects naming .cache (DEFECT: encoded silently as {})", async () => {
+    // Was (core/protocol/codec.ts): msgpackr wrote a WeakMap (also WeakSet, WeakRef, a Promise) as an
+    // empty object; the op resolved with { cache: {} }. (An object whose state is in #private fields
+    // still travels as what its public fields hold: JavaScript cannot see those from outside.)
+    it("an object holding a WeakMap: rejects naming .cache (not encoded silently as {})", async () => {
       const run = await exec("bad-result.ts", ["catch", "withWeakMap"]);
       expect(run.code, describeRun(run)).to.equal(0);
       const lines = nonEmptyLines(run.stdout);
@@ -100,9 +99,9 @@ describe("mnt exec: values that cannot cross the wire, and other bad values", fu
       expectNoCrash(run);
     });
 
-    // DEFECT (core/protocol/codec.ts): the same silent {} as for results; the op runs on an input
-    // that lost its WeakMap and resolves with 1.
-    it.skip("an object holding a WeakMap: rejects naming .seen (DEFECT: encoded silently as {})", async () => {
+    // Was (core/protocol/codec.ts): the same silent {} as for results; the op ran on an input that had
+    // lost its WeakMap and resolved with 1.
+    it("an object holding a WeakMap: rejects naming .seen (not encoded silently as {})", async () => {
       const run = await exec("bad-input.ts", ["catch", "weakmap"]);
       expect(run.code, describeRun(run)).to.equal(0);
       const lines = nonEmptyLines(run.stdout);
@@ -154,23 +153,24 @@ describe("mnt exec: values that cannot cross the wire, and other bad values", fu
       expectNoCrash(run);
     });
 
-    // DEFECT (remote-agent/slave.ts sendError → safeString = String(value)): the message is
-    // "non-Error thrown: [object Object]"; neither E_QUOTA nor 42 is shown.
-    it.skip("an op throws a plain object: the Error's message shows its contents (DEFECT: says [object Object])", async () => {
+    // Was (remote-agent/slave.ts sendError → String(value)): the message was
+    // "non-Error thrown: [object Object]"; neither E_QUOTA nor 42 was shown.
+    it("an op throws a plain object: the Error's message names the op and shows its contents (not [object Object])", async () => {
       const run = await exec("throws-non-error.ts", ["catch", "object"]);
       expect(run.code, describeRun(run)).to.equal(0);
       const lines = nonEmptyLines(run.stdout);
       expect(lines[0], describeRun(run)).to.equal("throws-non-error: instanceof Error: true");
-      expect(lines[1]).to.match(/^throws-non-error: message: .*E_QUOTA.*42/);
+      expect(lines[1]).to.match(/^throws-non-error: message: raise threw a non-Error value: .*E_QUOTA.*42/);
       expect(lines[2]).to.equal("throws-non-error: double(21) = 42");
     });
 
-    // DEFECT (core/runtime/run-program.ts: `new Error(String(thrown))`): stderr says
+    // Was (core/runtime/run-program.ts: `new Error(String(thrown))`): stderr said
     // "mnt: the program threw: Error: [object Object]", with a stack inside runProgram.
-    it.skip("main throws a plain object: exit 70, stderr shows its contents (DEFECT: says [object Object])", async () => {
+    it("main throws a plain object: exit 70, stderr shows its contents (not [object Object]), no stack of mnt's", async () => {
       const run = await exec("throws-non-error.ts", ["main", "object"]);
       expect(run.code, describeRun(run)).to.equal(70);
-      expect(run.stderr, describeRun(run)).to.match(/^mnt: the program threw: .*E_QUOTA.*42/m);
+      expect(run.stderr, describeRun(run)).to.match(/^mnt: the program threw: .*main threw a non-Error value: .*E_QUOTA.*42/m);
+      expect(run.stderr, describeRun(run)).not.to.match(/^\s+at /m);
       expectNoCrash(run);
     });
   });
@@ -198,31 +198,42 @@ describe("mnt exec: values that cannot cross the wire, and other bad values", fu
   });
 
   describe("main returns something that is not an exit code", () => {
-    // Today: anything that is not a number counts as "no code", so mnt exits 0 without a word.
-    for (const [what, label] of [
-      ["string", 'the string "3"'],
-      ["object", "an object { code: 3 }"],
-      ["null", "null"],
-      ["true", "true"],
+    // Anything that is not a number counts as "no code": mnt exits 0, and says so in one [mnt] note
+    // (left out with -q, like all narration).
+    for (const [what, label, kind] of [
+      ["string", 'the string "3"', "a string"],
+      ["object", "an object { code: 3 }", "an object"],
+      ["null", "null", "null"],
+      ["true", "true", "a boolean"],
     ] as const) {
-      it(`${label}: mnt exits 0 and does not crash`, async () => {
-        const run = await exec("main-returns.ts", [what]);
+      it(`${label}: mnt exits 0, with a note that main returned ${kind}, not an exit code`, async () => {
+        const run = await runMnt(["exec", fixture("main-returns.ts"), "--slots", "1", "--", what]);
         expect(run.code, describeRun(run)).to.equal(0);
         expect(run.stdout).to.equal("main-returns: double(21) = 42\n");
+        expect(run.stderr, describeRun(run)).to.match(new RegExp(`^\\[mnt\\] main returned ${escapeRegExp(kind)}, not an exit code, so exiting 0$`, "m"));
+        expect(run.stderr.match(/not an exit code/g), describeRun(run)).to.have.length(1);
+        expect(run.stderr, describeRun(run)).not.to.match(/^mnt: /m);
         expect(run.stderr, describeRun(run)).not.to.match(/^\s+at /m);
         expectNoCrash(run);
       });
     }
 
-    // DEFECT (core/runtime/run-program.ts keeps any number; cli/main.ts passes it to process.exit):
-    // Node.js throws ERR_OUT_OF_RANGE inside mnt's exit handler: a stack dump of node:internal and
+    it("the string \"3\" with -q: exit 0 and no note", async () => {
+      const run = await exec("main-returns.ts", ["string"]);
+      expect(run.code, describeRun(run)).to.equal(0);
+      expect(run.stdout).to.equal("main-returns: double(21) = 42\n");
+      expect(run.stderr, describeRun(run)).to.equal("");
+    });
+
+    // Was (core/runtime/run-program.ts kept any number; cli/main.ts passed it to process.exit):
+    // Node.js threw ERR_OUT_OF_RANGE inside mnt's exit handler: a stack dump of node:internal and
     // exit 1.
     for (const [what, shown] of [
       ["fraction", "1.5"],
       ["nan", "NaN"],
       ["infinity", "Infinity"],
     ] as const) {
-      it.skip(`${shown}: one mnt: line naming the value, a non-zero exit (DEFECT: Node.js ERR_OUT_OF_RANGE stack dump)`, async () => {
+      it(`${shown}: one mnt: line naming the value, a non-zero exit (no Node.js ERR_OUT_OF_RANGE stack dump)`, async () => {
         const run = await exec("main-returns.ts", [what]);
         expect(run.code, describeRun(run)).to.be.a("number").and.not.equal(0);
         expect(run.stdout).to.equal("main-returns: double(21) = 42\n");
@@ -233,11 +244,13 @@ describe("mnt exec: values that cannot cross the wire, and other bad values", fu
       });
     }
 
-    // DEFECT (same place): the code is taken modulo 256, so a main returning 256 (say, a count of
-    // failures) makes mnt report success.
-    it.skip("256: mnt does not exit 0 (DEFECT: 256 wraps to 0, success)", async () => {
+    // Was (same place): the code was taken modulo 256, so a main returning 256 (say, a count of
+    // failures) made mnt report success.
+    it("256: mnt does not exit 0 (256 does not wrap to 0, success)", async () => {
       const run = await exec("main-returns.ts", ["big256"]);
       expect(run.code, describeRun(run)).to.be.a("number").and.not.equal(0);
+      expect(run.code, describeRun(run)).to.equal(70);
+      expect(nonEmptyLines(run.stderr)).to.deep.equal(["mnt: main returned 256, not an exit code (return a whole number from 0 to 255)"]);
       expectNoCrash(run);
     });
   });
@@ -255,14 +268,14 @@ describe("mnt exec: values that cannot cross the wire, and other bad values", fu
       expectNoCrash(run);
     });
 
-    // DEFECT (remote-agent/agent.ts, the FrameSplitter reading a slave): the agent waits for the 1,000
-    // announced bytes and takes the slave's real Result frame as part of them; the op never settles
-    // and mnt hangs (runMnt gives up after 60 s).
-    it.skip("a frame header announcing 1,000 bytes, then 3: the op still ends, re-run on a fresh slave (DEFECT: mnt hangs)", async () => {
+    // Was (remote-agent/agent.ts, the FrameSplitter reading a slave): the agent waited for the 1,000
+    // announced bytes and took the slave's real Result frame as part of them; the op never settled
+    // and mnt hung (runMnt gives up after 60 s). The header claims to come from slave 0.
+    it("a frame header announcing 1,000 bytes, then 3: the op still ends, re-run on a fresh slave (no hang)", async () => {
       const run = await exec("slave-garbage.ts", ["truncated", path.join(dir, "marker")], 2);
       expect(run.code, describeRun(run)).to.equal(0);
       expect(run.stdout).to.equal("slave-garbage: truncated done\n");
-      expect(run.stderr, describeRun(run)).to.match(/slave \d/);
+      expect(run.stderr, describeRun(run)).to.match(/^\[local\] agent: slave \d: a Result frame with slave id 0, not its own id \d+; killing it$/m);
       expectNoCrash(run);
     });
   });

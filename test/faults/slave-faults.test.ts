@@ -129,11 +129,14 @@ describe("faults: slaves and agents die, results are never lost", function () {
         const cluster = await startCluster(2);
         try {
           const OPS = 4000;
-          const killAt = 500 + Math.floor(random() * 2000);
+          // Killed once some results came back, so both agents demonstrably did work.
+          const killAfter = 200 + Math.floor(random() * 2000);
           let oldSlaves: number[] = [];
+          let killed = false;
           async function* inputs() {
             for (let i = 0; i < OPS; i++) {
-              if (i === killAt) {
+              if (!killed && cluster.runtime.stats().workerDone >= killAfter) {
+                killed = true;
                 oldSlaves = cluster.liveSlavePids();
                 process.kill(cluster.agentPids[0]!, "SIGKILL");
               }

@@ -247,6 +247,29 @@ describe("codec", () => {
       expect(encodeError({ m: map }).message).to.match(/cycle through a Map/);
     });
 
+    it("a WeakMap, WeakSet, WeakRef, FinalizationRegistry or Promise (not an empty object): EncodeError naming the path and the kind", () => {
+      const target = {};
+      const cases: Array<[unknown, RegExp]> = [
+        [{ cache: new WeakMap() }, /^value cannot be encoded: \.cache is a WeakMap$/],
+        [{ a: [1, { seen: new WeakSet() }] }, /^value cannot be encoded: \.a\[1\]\.seen is a WeakSet$/],
+        [{ ref: new WeakRef(target) }, /^value cannot be encoded: \.ref is a WeakRef$/],
+        [{ registry: new FinalizationRegistry(() => {}) }, /^value cannot be encoded: \.registry is a FinalizationRegistry$/],
+        [{ pending: Promise.resolve(1) }, /^value cannot be encoded: \.pending is a Promise$/],
+        [new Map([["k", new WeakMap()]]), /^value cannot be encoded: \.get\("k"\) is a WeakMap$/],
+        [new Set([new WeakSet()]), /^value cannot be encoded: <item 0> is a WeakSet$/],
+        [Promise.resolve(1), /^value cannot be encoded: the value is a Promise$/],
+      ];
+      for (const [value, message] of cases) expect(encodeError(value).message).to.match(message);
+    });
+
+    it("an opaque object inside a class instance, and a subclass of one: named with the subclass", () => {
+      class Cache extends WeakMap<object, number> {}
+      class Holder {
+        constructor(readonly store: Cache) {}
+      }
+      expect(encodeError({ h: new Holder(new Cache()) }, "result of load").message).to.equal("result of load cannot be encoded: .h.store is a WeakMap (Cache)");
+    });
+
     it("the `what` argument names whose value it is", () => {
       expect(encodeError({ cb: () => 0 }, "input of resize").message).to.match(/^input of resize cannot be encoded: \.cb is a function/);
       expect(encodeError(Symbol("x")).message).to.match(/^value cannot be encoded/);

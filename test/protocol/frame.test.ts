@@ -201,6 +201,47 @@ describe("frame", () => {
       expect(error.message).to.include("oversized");
       expect(error.message).to.include(`limit ${limit}`);
     });
+
+    describe("checkHeader", () => {
+      /** A splitter that refuses frames not from slave 5; records each header it was shown. */
+      const checked = () => {
+        const headers: number[][] = [];
+        const frames: number[] = [];
+        const splitter = new FrameSplitter(
+          (_type, _flags, _slave, id) => frames.push(id),
+          undefined,
+          (type, flags, slave, id, length) => {
+            headers.push([type, flags, slave, id, length]);
+            if (slave !== 5) throw new FrameError(`frame from slave ${slave}`);
+          },
+        );
+        return { splitter, headers, frames };
+      };
+
+      it("sees each header's fields and payload length; accepted frames come out", () => {
+        const { splitter, headers, frames } = checked();
+        splitter.push(Buffer.concat([encodeFrame(FrameType.Result, 5, 7, Buffer.from("abc"), FLAG_ERROR), encodeFrame(FrameType.ContextAck, 5, 8)]));
+        expect(frames).to.deep.equal([7, 8]);
+        expect(headers).to.deep.include([FrameType.Result, FLAG_ERROR, 5, 7, 3]);
+        expect(headers).to.deep.include([FrameType.ContextAck, 0, 5, 8, 0]);
+      });
+
+      it("refuses a header before its payload arrives (a bogus length cannot make it wait)", () => {
+        const { splitter, frames } = checked();
+        const header = encodeFrame(FrameType.Result, 0, 1);
+        header.writeUInt32LE(1000, 4);
+        expect(() => splitter.push(Buffer.concat([header, Buffer.from([1, 2, 3])]))).to.throw(FrameError, "frame from slave 0");
+        expect(frames).to.deep.equal([]);
+      });
+
+      it("refuses a header that arrives in pieces, once it is whole", () => {
+        const { splitter, frames } = checked();
+        const bytes = Buffer.concat([encodeFrame(FrameType.Result, 5, 1), encodeFrame(FrameType.Result, 9, 2, Buffer.alloc(50))]);
+        splitter.push(bytes.subarray(0, HEADER_BYTES + 10));
+        expect(() => splitter.push(bytes.subarray(HEADER_BYTES + 10, HEADER_BYTES + 20))).to.throw(FrameError, "frame from slave 9");
+        expect(frames).to.deep.equal([1]);
+      });
+    });
   });
 
   describe("encodeMessage + Reassembler", () => {

@@ -240,7 +240,11 @@ function authMethods(target: SshTarget, options: SshConnectOptions, tried: strin
   }
   for (const file of target.identityFiles) {
     queue.push(async () => {
-      if (!existsSync(file)) return null;
+      if (!existsSync(file)) {
+        // OpenSSH's default identity files are often absent; a key the inventory names is a typo.
+        if (options.identityFiles?.includes(file)) skipped.push(`${file}: no such file`);
+        return null;
+      }
       const data = readFileSync(file);
       let parsed = utils.parseKey(data);
       let passphrase: string | undefined;

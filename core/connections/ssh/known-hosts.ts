@@ -77,7 +77,8 @@ export function hostFieldMatches(field: string, name: string): boolean {
 
 function wildcardMatch(pattern: string, name: string): boolean {
   if (!/[*?]/.test(pattern)) return pattern.toLowerCase() === name.toLowerCase();
-  const regex = new RegExp(`^${pattern.replace(/[.+^${}()|\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`, "i");
+  // Every regex metacharacter but * and ? is literal, `[` and `]` of `[host]:port` included.
+  const regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`, "i");
   return regex.test(name);
 }
 

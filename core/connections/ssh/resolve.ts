@@ -97,7 +97,8 @@ function sshG(host: string, options: ResolveOptions, parsed: { user?: string; po
         return resolve(null);
       }
       sshClientPresent = true;
-      if (error) return reject(new MntError("config", `${host}: ssh -G failed: ${stderr.trim().split("\n")[0] ?? error.message}`, "check your ssh config"));
+      // ssh ends its messages with \r\n: a stray \r would let the hint overwrite the line on a terminal.
+      if (error) return reject(new MntError("config", `${host}: ssh -G failed: ${stderr.trim().split(/\r?\n/)[0]?.trim() || error.message}`, "check your ssh config"));
       resolve(parseSshG(stdout));
     });
   });
@@ -131,11 +132,20 @@ export function parseSshG(text: string): RawConfig {
 function fallbackConfig(host: string, options: ResolveOptions): RawConfig {
   const file = options.sshConfigFile ? expandHome(options.sshConfigFile) : path.join(os.homedir(), ".ssh", "config");
   const computed = existsSync(file) ? (SSHConfig.parse(readFileSync(file, "utf8")).compute(host) as Record<string, string | string[]>) : {};
+  // Keywords are case-insensitive (`hostname` is HostName) but ssh-config keeps them as written:
+  // merge them, the first value winning as in OpenSSH, identity files adding up.
+  const values = new Map<string, string | string[]>();
+  for (const [key, value] of Object.entries(computed)) {
+    const lower = key.toLowerCase();
+    const seen = values.get(lower);
+    if (seen === undefined) values.set(lower, value);
+    else if (lower === "identityfile") values.set(lower, [seen, value].flat());
+  }
   const get = (key: string): string | undefined => {
-    const value = computed[key];
+    const value = values.get(key.toLowerCase());
     return Array.isArray(value) ? value[0] : value;
   };
-  const identity = computed.IdentityFile;
+  const identity = values.get("identityfile");
   const jump = get("ProxyJump");
   const knownHosts = get("UserKnownHostsFile");
   return {
