@@ -7,9 +7,10 @@ import { readFileSync } from "node:fs";
 import { Socket } from "node:net";
 import os from "node:os";
 import { decode, encode } from "../core/protocol/codec.ts";
-import { FLAG_ERROR, FLAG_MORE, FLAG_STDERR, FrameError, FrameSplitter, FrameType, HEADER_BYTES, Reassembler, encodeFrame, encodeMessage, frameTypeName } from "../core/protocol/frame.ts";
+import { FLAG_STDERR, FrameError, FrameSplitter, FrameType, HEADER_BYTES, Reassembler, encodeFrame, encodeMessage, frameTypeName } from "../core/protocol/frame.ts";
 import { PROTOCOL_VERSION, type Config, type Hello, type SlaveExit, type Spawn } from "../core/protocol/messages.ts";
 import { LineSplitter } from "./line-splitter.ts";
+import { SharedRelay } from "./shared-relay.ts";
 
 const STDERR_TAIL_LINES = 20;
 
@@ -32,11 +33,6 @@ interface SlaveProcess {
   killReason: string | null;
 }
 
-interface SharedWaiter {
-  slave: number;
-  request: number;
-}
-
 export function runAgent(agentFile: string): void {
   // stdout carries frames only: anything the agent itself prints goes to stderr.
   for (const method of ["log", "info", "warn", "debug"] as const) console[method] = console.error;
@@ -47,10 +43,6 @@ export function runAgent(agentFile: string): void {
 
   let config: Config | null = null;
   const slaves = new Map<number, SlaveProcess>();
-  const sharedCache = new Map<string, Buffer>();
-  const sharedPending = new Map<string, SharedWaiter[]>();
-  const fetchHashes = new Map<number, string>();
-  let nextFetch = 1;
   const fromMaster = new Reassembler();
   let toMaster: Buffer[] = [];
   let flushScheduled = false;
@@ -89,12 +81,30 @@ export function runAgent(agentFile: string): void {
   sendToMaster(encodeFrame(FrameType.Hello, 0, 0, encode(hello)));
   flushToMaster();
 
+  const relay = new SharedRelay({
+    toMaster: sendToMaster,
+    toSlave: (id, bytes) => {
+      const target = slaves.get(id);
+      if (!target || target.exited) return false;
+      target.socket.write(bytes);
+      return true;
+    },
+    killSlave: (id, reason) => {
+      const target = slaves.get(id);
+      if (!target || target.exited) return;
+      target.killReason = reason;
+      target.process.kill("SIGKILL");
+    },
+  });
+
   const splitter = new FrameSplitter((type, flags, slave, id, raw) => {
     if (slave !== 0) {
       const target = slaves.get(slave);
       if (target && !target.exited) target.socket.write(raw);
       return;
     }
+    // Shared data is passed on chunk by chunk as it arrives (shared-relay.ts), not reassembled here.
+    if (type === FrameType.SharedData) return relay.receive(id, flags, raw.subarray(HEADER_BYTES));
     const payload = fromMaster.add(type, flags, slave, id, raw.subarray(HEADER_BYTES));
     if (payload) handleControl(type, flags, id, payload);
   });
@@ -135,10 +145,8 @@ export function runAgent(agentFile: string): void {
         return;
       case FrameType.Stop:
         return stopSlaves();
-      case FrameType.SharedData:
-        return receiveShared(id, flags, payload);
       case FrameType.SharedFree:
-        for (const hash of decode(payload) as string[]) sharedCache.delete(hash);
+        relay.free(decode(payload) as string[]);
         return;
       default:
         fatal(`agent: unexpected frame type ${type} for the agent`);
@@ -179,7 +187,7 @@ export function runAgent(agentFile: string): void {
     const fromSlave = new FrameSplitter(
       (type, _flags, _slave, request, raw) => {
         // Shared-data requests are the agent's business (its cache); everything else goes to the master.
-        if (type === FrameType.SharedGet) serveShared(id, request, raw.subarray(HEADER_BYTES).toString("utf8"));
+        if (type === FrameType.SharedGet) relay.get(id, request, raw.subarray(HEADER_BYTES).toString("utf8"));
         else sendToMaster(raw);
       },
       undefined,
@@ -213,6 +221,7 @@ export function runAgent(agentFile: string): void {
       err.end();
       slave.exited = true;
       slaves.delete(id);
+      relay.dropSlave(id);
       const exit: SlaveExit = { code, signal, stderrTail: slave.stderrTail, reason: slave.killReason };
       sendToMaster(encodeFrame(FrameType.SlaveExit, id, 0, encode(exit)));
     });
@@ -252,38 +261,6 @@ export function runAgent(agentFile: string): void {
       shutdown();
     }, heartbeatMs);
     timer.unref();
-  }
-
-  function serveShared(slave: number, request: number, hash: string): void {
-    const cached = sharedCache.get(hash);
-    if (cached) return sendSharedTo(slave, request, cached, 0);
-    const waiting = sharedPending.get(hash);
-    if (waiting) return void waiting.push({ slave, request });
-    sharedPending.set(hash, [{ slave, request }]);
-    const fetchId = nextFetch++;
-    fetchHashes.set(fetchId, hash);
-    sendToMaster(encodeFrame(FrameType.SharedFetch, 0, fetchId, Buffer.from(hash)));
-  }
-
-  function receiveShared(fetchId: number, flags: number, payload: Buffer): void {
-    const hash = fetchHashes.get(fetchId);
-    if (!hash) return;
-    fetchHashes.delete(fetchId);
-    const waiters = sharedPending.get(hash) ?? [];
-    sharedPending.delete(hash);
-    let failed = (flags & FLAG_ERROR) !== 0;
-    if (!failed && createHash("sha256").update(payload).digest("hex") !== hash) {
-      failed = true;
-      payload = encode(new Error(`shared data ${hash.slice(0, 12)} arrived corrupted (hash mismatch)`));
-    }
-    if (!failed) sharedCache.set(hash, payload);
-    for (const waiter of waiters) sendSharedTo(waiter.slave, waiter.request, payload, failed ? FLAG_ERROR : 0);
-  }
-
-  function sendSharedTo(slaveId: number, request: number, payload: Buffer, flags: number): void {
-    const slave = slaves.get(slaveId);
-    if (!slave || slave.exited) return;
-    for (const frame of encodeMessage(FrameType.SharedData, slaveId, request, payload, flags & ~FLAG_MORE)) slave.socket.write(frame);
   }
 
   /**

@@ -207,12 +207,14 @@ export class Reassembler {
     const more = (flags & FLAG_MORE) !== 0;
     const key = `${type}:${slave}:${id}`;
     const parts = this.partial.get(key);
+    // Payloads are views of buffers the splitter never reuses: they are kept as they are and
+    // copied once, when the message is joined.
     if (!parts) {
       if (!more) return payload;
-      this.partial.set(key, [Buffer.from(payload)]);
+      this.partial.set(key, [payload]);
       return null;
     }
-    parts.push(Buffer.from(payload));
+    parts.push(payload);
     if (more) return null;
     this.partial.delete(key);
     return Buffer.concat(parts);

@@ -1,0 +1,115 @@
+// The agent's shared-data cache, and the relay that fills it. A value is fetched from the master
+// once per host; its chunks are passed on to the slaves waiting for it as they arrive (cut-through),
+// so the transfer into the host and the copies into the slaves overlap instead of following each
+// other. The last chunk goes out only once the whole value matches its sha256: a slave never gets a
+// complete value that is wrong. Should it not match (a bug, never seen), slaves already holding
+// part of it are killed (their ops re-run elsewhere), the others get an error.
+import { createHash, type Hash } from "node:crypto";
+import { encode } from "../core/protocol/codec.ts";
+import { FLAG_ERROR, FLAG_MORE, FrameType, HEADER_BYTES, encodeFrame, writeHeader } from "../core/protocol/frame.ts";
+
+interface Waiter {
+  slave: number;
+  request: number;
+  /** Chunks already passed on to it. */
+  sent: number;
+}
+
+interface Transfer {
+  hash: string;
+  hasher: Hash;
+  chunks: Buffer[];
+  waiters: Waiter[];
+}
+
+export interface RelayPorts {
+  /** Sends a frame to the master. */
+  toMaster(frame: Buffer): void;
+  /** Writes bytes to a slave's channel; false when that slave is gone. */
+  toSlave(slave: number, bytes: Buffer): boolean;
+  /** Kills a slave whose channel holds part of a value that turned out wrong. */
+  killSlave(slave: number, reason: string): void;
+}
+
+export class SharedRelay {
+  /** Values by hash, kept as the chunks they arrived in (no joining copy). */
+  private readonly cache = new Map<string, Buffer[]>();
+  private readonly transfers = new Map<number, Transfer>();
+  private readonly fetching = new Map<string, Transfer>();
+  private nextFetch = 1;
+
+  constructor(private readonly ports: RelayPorts) {}
+
+  /** A slave asks for a value. */
+  get(slave: number, request: number, hash: string): void {
+    const cached = this.cache.get(hash);
+    if (cached) {
+      cached.forEach((chunk, i) => this.pass(slave, request, chunk, i < cached.length - 1 ? FLAG_MORE : 0));
+      return;
+    }
+    const running = this.fetching.get(hash);
+    if (running) {
+      const waiter = { slave, request, sent: 0 };
+      for (const chunk of running.chunks) this.pass(slave, request, chunk, FLAG_MORE), waiter.sent++;
+      running.waiters.push(waiter);
+      return;
+    }
+    const transfer: Transfer = { hash, hasher: createHash("sha256"), chunks: [], waiters: [{ slave, request, sent: 0 }] };
+    const fetchId = this.nextFetch++;
+    this.transfers.set(fetchId, transfer);
+    this.fetching.set(hash, transfer);
+    this.ports.toMaster(encodeFrame(FrameType.SharedFetch, 0, fetchId, Buffer.from(hash)));
+  }
+
+  /** One SharedData frame from the master (a chunk of a value, or an error instead of it). */
+  receive(fetchId: number, flags: number, chunk: Buffer): void {
+    const transfer = this.transfers.get(fetchId);
+    if (!transfer) return;
+    if (flags & FLAG_ERROR) return this.fail(fetchId, transfer, chunk);
+    transfer.hasher.update(chunk);
+    transfer.chunks.push(chunk);
+    if (flags & FLAG_MORE) {
+      for (const waiter of transfer.waiters) {
+        this.pass(waiter.slave, waiter.request, chunk, FLAG_MORE);
+        waiter.sent++;
+      }
+      return;
+    }
+    if (transfer.hasher.digest("hex") !== transfer.hash) {
+      return this.fail(fetchId, transfer, encode(new Error(`shared data ${transfer.hash.slice(0, 12)} arrived corrupted (hash mismatch)`)));
+    }
+    this.end(fetchId, transfer);
+    this.cache.set(transfer.hash, transfer.chunks);
+    for (const waiter of transfer.waiters) this.pass(waiter.slave, waiter.request, chunk, 0);
+  }
+
+  /** The master freed these values: no op can read them any more. */
+  free(hashes: string[]): void {
+    for (const hash of hashes) this.cache.delete(hash);
+  }
+
+  /** A slave is gone: nothing more is passed on to it. */
+  dropSlave(slave: number): void {
+    for (const transfer of this.fetching.values()) transfer.waiters = transfer.waiters.filter((waiter) => waiter.slave !== slave);
+  }
+
+  private fail(fetchId: number, transfer: Transfer, errorPayload: Buffer): void {
+    this.end(fetchId, transfer);
+    for (const waiter of transfer.waiters) {
+      if (waiter.sent === 0) this.ports.toSlave(waiter.slave, encodeFrame(FrameType.SharedData, waiter.slave, waiter.request, errorPayload, FLAG_ERROR));
+      else this.ports.killSlave(waiter.slave, `shared data ${transfer.hash.slice(0, 12)} failed after part of it was passed on`);
+    }
+  }
+
+  private end(fetchId: number, transfer: Transfer): void {
+    this.transfers.delete(fetchId);
+    this.fetching.delete(transfer.hash);
+  }
+
+  /** One frame to a slave: a 16-byte header, then the chunk itself (not copied). */
+  private pass(slave: number, request: number, chunk: Buffer, flags: number): void {
+    const header = Buffer.allocUnsafe(HEADER_BYTES);
+    writeHeader(header, 0, FrameType.SharedData, flags, slave, request, chunk.length);
+    if (this.ports.toSlave(slave, header)) this.ports.toSlave(slave, chunk);
+  }
+}
