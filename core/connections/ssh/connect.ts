@@ -207,7 +207,9 @@ function hostKeyError(where: string, target: SshTarget, names: string[], outcome
 
 /** The names a host key may be recorded under, the one to record first. */
 function hostKeyNames(target: SshTarget): string[] {
-  if (target.hostKeyAlias) return [knownHostsName(target.hostKeyAlias, target.port), target.hostKeyAlias];
+  // OpenSSH records and looks up a HostKeyAlias as it is, whatever the port; `[alias]:port` is
+  // still recognised (lines earlier versions of mnt recorded).
+  if (target.hostKeyAlias) return [target.hostKeyAlias, knownHostsName(target.hostKeyAlias, target.port)];
   return [knownHostsName(target.hostname, target.port)];
 }
 
