@@ -19,7 +19,8 @@ export type RuntimeEvent =
   | { kind: "agent.lost"; host: string; reason: string }
   | { kind: "agent.retry"; host: string; attempt: number; delayMs: number }
   | { kind: "host.aside"; host: string; reason: string }
-  | { kind: "slave.up"; host: string; slot: number; slave: number; pid: number }
+  /** `catchUp`: an extra slave started to re-run ops at an older context version; it stops afterwards. */
+  | { kind: "slave.up"; host: string; slot: number; slave: number; pid: number; catchUp: boolean }
   | { kind: "slave.lost"; host: string; slot: number; slave: number; reason: string; requeued: number }
   | { kind: "op.poisoned"; error: PoisonOpError }
   | { kind: "fatal"; error: MntError };
@@ -386,7 +387,7 @@ export class Runtime {
     this.slavesStarted++;
     const channel = slave.agent.link!.channel;
     for (const version of this.shared.liveVersions()) channel.send(FrameType.SharedVersion, slave.id, 0, encode(version));
-    this.emit({ kind: "slave.up", host: slave.agent.host, slot: slave.slot, slave: slave.id, pid: ready.pid });
+    this.emit({ kind: "slave.up", host: slave.agent.host, slot: slave.slot, slave: slave.id, pid: ready.pid, catchUp: slave.surplus });
     this.advance(slave);
     this.pumpSoon();
   }

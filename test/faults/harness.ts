@@ -21,7 +21,7 @@ export interface Cluster {
   runtime: Runtime;
   m: FaultsProgram;
   events: RuntimeEvent[];
-  /** Pids of the slaves up now. */
+  /** Pids of the regular slaves up now (not the short-lived catch-up ones). */
   liveSlavePids(): number[];
   /** Every agent process started (reconnections included), in order. */
   agentPids: number[];
@@ -43,7 +43,8 @@ export async function startCluster(slots: number, options: Partial<RuntimeOption
   runtime.onEvent((event) => {
     events.push(event);
     if (event.kind === "slave.up") {
-      live.set(event.slave, event.pid);
+      // Catch-up slaves stop by themselves once done: faults are aimed at the regular ones.
+      if (!event.catchUp) live.set(event.slave, event.pid);
       allSlavePids.push(event.pid);
     }
     if (event.kind === "slave.lost") live.delete(event.slave);

@@ -68,6 +68,7 @@ describe("faults: slaves and agents die, results are never lost", function () {
           expectSquares(results, OPS);
           const killed = await killer;
           expect(killed).to.have.length(KILLS);
+          await waitFor(() => cluster.runtime.stats().slavesLost >= KILLS, 10_000, `${KILLS} slaves lost`);
           const stats = cluster.runtime.stats();
           expect(stats.slavesLost, "every kill was noticed as a lost slave").to.equal(KILLS);
           expect(stats.workerDone).to.equal(OPS);
@@ -114,6 +115,8 @@ describe("faults: slaves and agents die, results are never lost", function () {
             expect(result.history, `op ${i}: context ops applied by its slave`).to.equal(Array.from({ length: version }, (_, k) => k + 1).join(","));
           });
           expect(await killer).to.have.length(12);
+          // The last kill may still be on its way to the master when the last result arrives.
+          await waitFor(() => cluster.runtime.stats().slavesLost >= 12, 10_000, "12 slaves lost");
           expect(cluster.runtime.stats().slavesLost).to.equal(12);
         } finally {
           await cluster.stop();
