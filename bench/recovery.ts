@@ -18,6 +18,7 @@ import { Runtime, type RuntimeEvent } from "../core/runtime/runtime.ts";
 import { bundleProgram } from "../toolchain/bundle-program.ts";
 import { agentBuildHash, agentBundle } from "../cli/paths.ts";
 import { formatTable, percentile, sortNumbers } from "./stats.ts";
+import { seededRandom } from "../test/helpers/seeded-random.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const SLAVE_KILLS = Number(process.env.KILLS ?? 40);
@@ -35,7 +36,7 @@ interface Recovery {
 
 const bundle = await bundleProgram(path.join(here, "programs", "busy.ts"), path.join(os.tmpdir(), "mnt-bench"));
 const program = await loadProgram(bundle.file);
-const random = seeded(42);
+const random = seededRandom(42);
 
 const slaveKills = await measureKills("slave SIGKILL", SLAVE_KILLS, {}, (cluster) => cluster.randomSlave(), "SIGKILL");
 const agentKills = await measureKills("agent SIGKILL", AGENT_KILLS, {}, (cluster) => cluster.agentPid(), "SIGKILL");
@@ -169,13 +170,3 @@ function sleep(msToWait: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, msToWait));
 }
 
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -12,6 +12,8 @@ import type { Master, Program } from "../../core/program/index.ts";
 import { bundleProgram } from "../../toolchain/bundle-program.ts";
 import { agentBuildHash, agentBundle } from "../../cli/paths.ts";
 import type program from "./programs/faults.ts";
+import { seededRandom } from "../helpers/seeded-random.ts";
+export { seededRandom };
 
 type FaultsProgram = typeof program extends Program<infer _C, infer W, infer X> ? Master<W, X> : never;
 
@@ -77,18 +79,6 @@ export async function waitFor(condition: () => boolean, ms: number, what: string
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** A small seeded PRNG (mulberry32): the same seed replays the same faults. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** True while the process exists and is not a zombie. */

@@ -9,6 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import { mntBin, repoRoot } from "../helpers/mnt.ts";
+import { seededRandom } from "../helpers/seeded-random.ts";
 
 const GONE_DEADLINE_MS = 15_000;
 const READY_DEADLINE_MS = 15_000;
@@ -174,18 +175,6 @@ function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Deterministic pseudo-random numbers in [0, 1) from a seed (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const SUMMARY = /^mnt: stopped after (\d+(?:\.\d+)?) s: (\d+) worker ops had finished, (\d+) did not run to the end \(([^)]*)\)/m;
 
 // ---- the tests ------------------------------------------------------------------------------------
@@ -219,7 +208,7 @@ describe("no orphans: every agent and slave is gone when the master goes", funct
     ];
     for (const { mode, what, ready } of cases) {
       for (const seed of SEEDS) {
-        const pause = Math.round(random(seed)() * 500);
+        const pause = Math.round(seededRandom(seed)() * 500);
         it(`slaves ${what}: agent and slaves gone (seed ${seed}: SIGKILL ${pause} ms after they got there)`, async () => {
           const run = startMnt([busy, "--slots", "2", "--", mode]);
           const slavePids = await ready(run);
@@ -243,7 +232,7 @@ describe("no orphans: every agent and slave is gone when the master goes", funct
       for (const seed of SEEDS) {
         // Odd seeds: many tiny synchronous ops (deep pipelines); even seeds: ops that await a timer.
         const work = seed % 2 === 1 ? "crunch" : "nap";
-        const pause = Math.round(random(seed)() * 500);
+        const pause = Math.round(seededRandom(seed)() * 500);
         const job = work === "nap" ? "10000 ops of a 50 ms sleep" : "200000 ops of small synchronous work";
         it(`${label}: exits ${exitCode}, says what finished, leaves no process (seed ${seed}: ${job}, signal ${pause} ms after the first results)`, async () => {
           const run = startMnt([longJob, "--slots", "2", "--json", "--", work, work === "nap" ? "10000" : "200000"]);

@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { seededRandom } from "../helpers/seeded-random.ts";
 import {
   DEFAULT_MAX_PAYLOAD,
   FLAG_ERROR,
@@ -47,21 +48,9 @@ function pushExpectingError(bytes: Buffer, maxPayload?: number): FrameError {
 const TYPES = Object.values(FrameType);
 const LAST_TYPE = Math.max(...TYPES);
 
-/** A small seeded PRNG (mulberry32), so that a failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** A stream of varied frames: empty payloads, 1-byte, header-sized, a few KiB; every type. */
 function sampleStream(): { bytes: Buffer; frames: SplitFrame[] } {
-  const random = prng(7);
+  const random = seededRandom(7);
   const frames: SplitFrame[] = [];
   const parts: Buffer[] = [];
   const sizes = [0, 1, 2, 15, 16, 17, 31, 100, 0, 700, 5, 0, 64];
@@ -124,7 +113,7 @@ describe("frame", () => {
     it("fed in 500 random chunkings (including empty chunks), the same frames come out", () => {
       const { bytes, frames } = sampleStream();
       for (let seed = 1; seed <= 500; seed++) {
-        const random = prng(seed);
+        const random = seededRandom(seed);
         const chunks: Buffer[] = [];
         let at = 0;
         while (at < bytes.length) {
@@ -246,7 +235,7 @@ describe("frame", () => {
 
   describe("encodeMessage + Reassembler", () => {
     const payloadOf = (size: number, seed: number): Buffer => {
-      const random = prng(seed);
+      const random = seededRandom(seed);
       const bytes = Buffer.alloc(size);
       for (let i = 0; i < size; i++) bytes[i] = Math.floor(random() * 256);
       return bytes;
