@@ -148,6 +148,8 @@ export class Runtime {
   fatalError: MntError | null = null;
   /** Running while no agent is up and some are reconnecting: the run fails when it fires. */
   private noHostsTimer: NodeJS.Timeout | null = null;
+  /** Reconnections, restarts and the no-hosts limit: cleared when the run stops. */
+  private readonly timers = new Set<NodeJS.Timeout>();
   /** Slaves that loaded the program (restarts included). */
   private slavesStarted = 0;
   private readonly counters = { workerDone: 0, workerFailed: 0, workerRetried: 0, sharedBytesSent: 0, slavesLost: 0, workerRerun: 0, workerPoisoned: 0 };
@@ -274,9 +276,9 @@ export class Runtime {
     }
     const delayMs = backoffMs(agent.agentFailures, 500, 8000);
     this.emit({ kind: "agent.retry", host: agent.host, attempt: agent.agentFailures + 1, delayMs });
-    setTimeout(() => {
-      if (!this.closing && agent.status === "connecting" && agent.link === null) this.connect(agent).catch(() => {});
-    }, delayMs).unref();
+    this.later(delayMs, () => {
+      if (agent.status === "connecting" && agent.link === null) this.connect(agent).catch(() => {});
+    });
     this.checkHostsLeft();
   }
 
@@ -304,16 +306,37 @@ export class Runtime {
       return this.fatal(new MntError("infrastructure", `no host is left to run on: ${state()}`, "fix the hosts, then run again"));
     }
     if (this.noHostsTimer) return;
-    this.noHostsTimer = setTimeout(() => {
+    this.noHostsTimer = this.later(this.options.waitForHostsMs, () => {
       this.noHostsTimer = null;
       if (this.agents.some((a) => a.status === "up")) return;
       this.fatal(new MntError("infrastructure", `no host came back within ${this.options.waitForHostsMs} ms: ${state()}`, "fix the hosts, then run again"));
-    }, this.options.waitForHostsMs);
-    this.noHostsTimer.unref();
+    });
+  }
+
+  /**
+   * Runs `action` after `ms` unless the run is stopping. These timers keep the master alive: while
+   * every host is down, a pending reconnection may be the only thing left to wait for.
+   */
+  private later(ms: number, action: () => void): NodeJS.Timeout {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      if (!this.closing) action();
+    }, ms);
+    this.timers.add(timer);
+    return timer;
   }
 
   private clearNoHostsTimer(): void {
-    if (this.noHostsTimer) clearTimeout(this.noHostsTimer);
+    if (this.noHostsTimer) {
+      clearTimeout(this.noHostsTimer);
+      this.timers.delete(this.noHostsTimer);
+    }
+    this.noHostsTimer = null;
+  }
+
+  private clearTimers(): void {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
     this.noHostsTimer = null;
   }
 
@@ -490,9 +513,9 @@ export class Runtime {
       if (agent.slaveFailures >= this.options.maxSlaveFailures) return this.setAside(agent, `${agent.slaveFailures} slaves in a row died with no op finished in between (last: ${reason})`);
     }
     const delay = expected ? 0 : backoffMs(agent.slaveFailures, 100, 5000);
-    setTimeout(() => {
-      if (!this.closing && agent.status === "up" && agent.link) this.spawnSlave(agent, slave.slot, false);
-    }, delay).unref();
+    this.later(delay, () => {
+      if (agent.status === "up" && agent.link) this.spawnSlave(agent, slave.slot, false);
+    });
     this.pumpSoon();
   }
 
@@ -949,7 +972,7 @@ export class Runtime {
     if (this.closing) return;
     this.closing = true;
     this.rejectEverything(new AbortError(reason));
-    this.clearNoHostsTimer();
+    this.clearTimers();
     for (const agent of this.agents) agent.link?.close();
   }
 
@@ -961,7 +984,7 @@ export class Runtime {
     if (this.closing) return;
     this.closing = true;
     this.rejectEverything(new AbortError(reason));
-    this.clearNoHostsTimer();
+    this.clearTimers();
     const live = this.agents.filter((agent) => agent.status === "up" && agent.link && !agent.link.isLost);
     await Promise.all(
       live.map(
