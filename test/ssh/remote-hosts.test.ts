@@ -61,7 +61,7 @@ describe("remote hosts over SSH (a lab of 3 real sshd hosts in network namespace
     });
 
     it("every result is correct and every host did work; each agent reports its own host", async () => {
-      const run = await runMnt(["exec", fixture("remote-job.ts"), "--hosts", hostsFile, "--", "squares", "600"]);
+      const run = await runMnt(["exec", fixture("remote-job.ts"), "--hosts", hostsFile, "--", "squares", "600", "6"]);
       expect(run.code, describeRun(run)).to.equal(0);
       expect(run.stdout).to.equal("remote-job: 600 results correct; hosts: h1,h2,h3\n");
       for (const name of ["h1", "h2", "h3"]) expect(run.stderr).to.match(new RegExp(`^\\[mnt\\] ${name}: agent up \\(linux-x64, Node\\.js \\d+\\.\\d+\\.\\d+\\), 2 slaves$`, "m"));
@@ -112,7 +112,7 @@ describe("remote hosts over SSH (a lab of 3 real sshd hosts in network namespace
       expect(exec.code, describeRun(exec)).to.equal(77);
       expect(exec.stderr).to.include("HOST KEY CHANGED");
       // Without --require-all the job runs on the two hosts that passed.
-      const partial = await runMnt(["exec", fixture("remote-job.ts"), "--hosts", file, "--", "squares", "100"]);
+      const partial = await runMnt(["exec", fixture("remote-job.ts"), "--hosts", file, "--", "squares", "100", "4"]);
       expect(partial.code, describeRun(partial)).to.equal(0);
       expect(partial.stdout).to.equal("remote-job: 100 results correct; hosts: h1,h3\n");
       expect(partial.stderr).to.match(/^\[mnt\] running on 2 of 3 hosts$/m);
@@ -156,7 +156,7 @@ describe("remote hosts over SSH (a lab of 3 real sshd hosts in network namespace
     it("a jump host chain (h3 through h1, then h2) works, and h3 sees the connection come from h2", async () => {
       const file = path.join(dir, "hosts-jump.yaml");
       lab.writeHostsYaml(file, { defaults: { slots: 1 }, perHost: { h3: { jump: [`root@${h(0).address}`, `root@${h(1).address}`] } } });
-      const run = await runMnt(["exec", fixture("remote-job.ts"), "--hosts", file, "--", "squares", "60"]);
+      const run = await runMnt(["exec", fixture("remote-job.ts"), "--hosts", file, "--", "squares", "60", "3"]);
       expect(run.code, describeRun(run)).to.equal(0);
       expect(run.stdout).to.equal("remote-job: 60 results correct; hosts: h1,h2,h3\n");
       const h3Log = readFileSync(path.join(lab.dir, "h3", "sshd.log"), "utf8");
