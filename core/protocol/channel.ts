@@ -1,6 +1,6 @@
 // A frame channel over any duplex byte stream. Batches writes: frames sent in one tick leave in one
 // write. Owns no I/O itself: the transport is a tiny interface a connection implements.
-import { FrameError, FrameSplitter, DEFAULT_MAX_PAYLOAD, HEADER_BYTES, Reassembler, type FrameType, encodeMessage } from "./frame.ts";
+import { FLAG_MORE, FrameError, FrameSplitter, DEFAULT_MAX_PAYLOAD, HEADER_BYTES, Reassembler, type FrameType, encodeMessage, writeHeader } from "./frame.ts";
 
 /** What a channel needs from a byte stream (a child's pipes, an SSH exec channel, a socket …). */
 export interface Transport {
@@ -123,12 +123,20 @@ export class FrameChannel {
 
   /** Sends a large payload chunk by chunk, waiting for the stream to drain in between. */
   async sendStreaming(type: FrameType, slave: number, id: number, payload: Uint8Array, flags = 0): Promise<void> {
-    const frames = encodeMessage(type, slave, id, payload, flags, this.maxPayload);
-    for (const frame of frames) {
+    const bytes = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+    for (let start = 0; ; start += this.maxPayload) {
       if (this.closed) throw new ChannelClosedError(`${this.peer}: channel closed`);
-      this.sendRaw(frame);
+      const end = Math.min(bytes.length, start + this.maxPayload);
+      const last = end >= bytes.length;
+      // Each frame is its header, then a view of the payload: a large value is never copied here.
+      const header = Buffer.allocUnsafe(HEADER_BYTES);
+      writeHeader(header, 0, type, last ? flags : flags | FLAG_MORE, slave, id, end - start);
       this.flush();
+      this.bytesOut += HEADER_BYTES + end - start;
+      this.transport.write(header);
+      if (!this.transport.write(bytes.subarray(start, end))) this.writable = false;
       if (!this.writable) await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+      if (last) return;
     }
   }
 
