@@ -9,7 +9,8 @@ import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import { resolveTarget } from "../../core/connections/ssh/resolve.ts";
-import { runMnt } from "../helpers/mnt.ts";
+import * as pty from "node-pty";
+import { mntBin, repoRoot, runMnt } from "../helpers/mnt.ts";
 import { startMnt } from "../helpers/live-mnt.ts";
 import { describeRun, expectOneLineMntError, fixture, nonEmptyLines } from "../cli/support.ts";
 import { requireLabTools, startLoopbackLab, startNetnsLab, type Lab, type LabHost } from "../lab/lab.ts";
@@ -153,6 +154,26 @@ describe("SSH logins and ssh_config (a lab of 2 real sshd hosts in network names
       expect(run.stdout).to.equal("remote-job: 10 results correct; hosts: h1\n");
       const fingerprints = new Set(loginsIn(sshdLog(h(0)), logFrom).map((login) => login.fingerprint));
       expect([...fingerprints]).to.deep.equal([keyFingerprint(`${encrypted}.pub`)]);
+    });
+    it("on a terminal, an encrypted key's passphrase is asked for once, without echo, and the login works", async () => {
+      const encrypted = path.join(dir, "encrypted_key_tty");
+      execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "open sesame", "-C", "mnt-test-tty", "-f", encrypted]);
+      appendFileSync(path.join(lab.dir, "authorized_keys"), readFileSync(`${encrypted}.pub`));
+      const file = inventory("hosts-tty.yaml", { ...base(), identityFiles: [encrypted] }, byAddress(h(0), h(1)));
+      const env: Record<string, string> = { ...(process.env as Record<string, string>), SSH_AUTH_SOCK: "" };
+      delete env.CI;
+      const terminal = pty.spawn(process.execPath, [mntBin, "hosts", "check", file], { cols: 200, rows: 40, cwd: repoRoot, env });
+      let screen = "";
+      terminal.onData((data) => (screen += data));
+      const exitCode = new Promise<number>((resolve) => terminal.onExit(({ exitCode: code }) => resolve(code)));
+      await until(() => screen.includes(`Enter passphrase for ${encrypted}: `), 20_000, "the passphrase prompt");
+      terminal.write("open sesame\r");
+      expect(await exitCode, screen).to.equal(0);
+      expect(screen, "asked once for both hosts").to.not.match(/Enter passphrase[\s\S]*Enter passphrase/);
+      expect(screen, "not echoed").to.not.include("open sesame");
+      expect(screen).to.match(/^h1\s+ok\s+known/m);
+      expect(screen).to.match(/^h2\s+ok\s+known/m);
+      expect(loginsIn(sshdLog(h(0)), 0).map((login) => login.fingerprint)).to.include(keyFingerprint(`${encrypted}.pub`));
     });
   });
 
