@@ -122,11 +122,12 @@ export class FrameChannel {
   }
 
   /** Sends a large payload chunk by chunk, waiting for the stream to drain in between. */
-  async sendStreaming(type: FrameType, slave: number, id: number, payload: Uint8Array, flags = 0): Promise<void> {
+  async sendStreaming(type: FrameType, slave: number, id: number, payload: Uint8Array, flags = 0, chunkBytes = this.maxPayload): Promise<void> {
     const bytes = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-    for (let start = 0; ; start += this.maxPayload) {
+    const step = Math.min(chunkBytes, this.maxPayload);
+    for (let start = 0; ; start += step) {
       if (this.closed) throw new ChannelClosedError(`${this.peer}: channel closed`);
-      const end = Math.min(bytes.length, start + this.maxPayload);
+      const end = Math.min(bytes.length, start + step);
       const last = end >= bytes.length;
       // Each frame is its header, then a view of the payload: a large value is never copied here.
       const header = Buffer.allocUnsafe(HEADER_BYTES);
