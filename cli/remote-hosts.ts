@@ -35,10 +35,17 @@ export async function remoteAgents(file: string, bundle: ProgramBundle, requireA
     const why = requireAll ? "--require-all: not every host is usable" : "no host in the inventory is usable";
     throw new MntError(refused ? "auth" : "infrastructure", `${inventory.file}: ${why} (${failed.length} of ${checks.length} failed, see above)`, "fix them, or run `mnt hosts check` for details");
   }
-  if (failed.length > 0) reporter.note(`running on ${usable.length} of ${checks.length} hosts`);
+  // A host that could not be reached at all may come up later: it keeps being tried, and joins the
+  // run when it answers (set aside after repeated failures). One that answered wrongly (a refused
+  // key or login, an old Node.js) will not heal by itself.
+  const later = failed.filter((check) => check.facts === null && check.error!.code === "infrastructure");
+  if (failed.length > 0) {
+    const joining = later.length > 0 ? `; ${later.map((check) => check.host.name).join(", ")} will join if ${later.length === 1 ? "it comes" : "they come"} up` : "";
+    reporter.note(`running on ${usable.length} of ${checks.length} hosts${joining}`);
+  }
   const agent = { local: agentBundle, remote: `agent/agent-${agentBuildHash()}.cjs` };
   const program = { local: bundle.file, remote: `programs/${path.basename(bundle.file)}` };
-  const agents = usable.map((check): AgentSpec => {
+  const agents = [...usable, ...later].map((check): AgentSpec => {
     const { host } = check;
     return {
       host: host.name,

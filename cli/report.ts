@@ -23,7 +23,7 @@ export function plainReporter(write: (line: string) => void = (line) => process.
           note(`${event.host}: agent up (${event.hello.platform}-${event.hello.arch}, Node.js ${event.hello.node}), ${event.slots} slaves`);
           return;
         case "agent.lost":
-          write(`[mnt] ${event.host}: agent lost: ${event.reason}`);
+          write(`[mnt] ${event.host}: ${event.wasUp ? "agent lost" : "not reached"}: ${event.reason}`);
           return;
         case "agent.retry":
           note(`${event.host}: reconnecting (attempt ${event.attempt})${event.delayMs > 0 ? ` in ${(event.delayMs / 1000).toFixed(1)} s` : ""}`);

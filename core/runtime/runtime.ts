@@ -16,7 +16,8 @@ import { SharedStore, type FreedVersions } from "./shared-store.ts";
 export type RuntimeEvent =
   | { kind: "log"; host: string; slot: number | null; stream: "stdout" | "stderr"; line: string }
   | { kind: "agent.up"; host: string; hello: Hello; slots: number }
-  | { kind: "agent.lost"; host: string; reason: string }
+  /** `wasUp`: false when the connection failed before the agent said hello (a host not reached). */
+  | { kind: "agent.lost"; host: string; reason: string; wasUp: boolean }
   | { kind: "agent.retry"; host: string; attempt: number; delayMs: number }
   | { kind: "host.aside"; host: string; reason: string }
   /** `catchUp`: an extra slave started to re-run ops at an older context version; it stops afterwards. */
@@ -257,6 +258,7 @@ export class Runtime {
   private agentFailed(agent: AgentState, error: Error): void {
     if (agent.status === "aside") return;
     const link = agent.link;
+    const wasUp = link?.hello != null;
     agent.link = null;
     agent.lastFailure = error.message;
     agent.lastError = error;
@@ -264,12 +266,13 @@ export class Runtime {
     void agent.connection?.close();
     agent.connection = null;
     agent.status = "connecting";
-    if (!this.closing) this.emit({ kind: "agent.lost", host: agent.host, reason: error.message });
+    if (!this.closing) this.emit({ kind: "agent.lost", host: agent.host, reason: error.message, wasUp });
     for (const slave of [...agent.slaves]) this.slaveLost(slave, `agent lost: ${error.message}`, { blame: false });
     if (this.closing) return;
     agent.agentFailures++;
     // A peer speaking the wrong protocol or build will not heal by reconnecting.
-    const hopeless = (error instanceof MntError && error.code === "protocol") || (error instanceof FrameError && error.corrupt);
+    // Nor will a refused host key or login.
+    const hopeless = (error instanceof MntError && (error.code === "protocol" || error.code === "auth")) || (error instanceof FrameError && error.corrupt);
     if (hopeless || agent.agentFailures >= this.options.maxAgentFailures) {
       const times = agent.agentFailures === 1 ? "once" : `${agent.agentFailures} times in a row`;
       return this.setAside(agent, hopeless ? error.message : `its agent failed ${times} (last: ${error.message})`);

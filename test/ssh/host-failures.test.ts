@@ -57,6 +57,31 @@ describe("remote hosts that fail for good (a lab of real sshd hosts)", function 
     }
   });
 
+  it("a host unreachable when the run starts is named up front, the run starts without it, and it joins when it comes up", async () => {
+    const hostsFile = path.join(dir, "hosts.yaml");
+    lab.writeHostsYaml(hostsFile, { defaults: { slots: 2, connectTimeoutMs: 1500 } });
+    const h2 = lab.hosts[1]!;
+    await lab.cut(h2);
+    const stop = path.join(dir, "stop");
+    const mnt = startMnt(["exec", fixture("remote-job.ts"), "--hosts", hostsFile, "--", "until", stop]);
+    try {
+      await mnt.waitForStderr(new RegExp(`^mnt: h2 \\(root@${h2.address.replace(/\./g, "\\.")}:22\\): cannot connect: .*$`, "m"), 30_000);
+      await mnt.waitForStderr(/^\[mnt\] running on 1 of 2 hosts; h2 will join if it comes up$/m, 30_000);
+      const alone = await mnt.waitForStderr(/^remote-job: batch \d+ hosts h1$/m, 30_000);
+      await lab.restore(h2);
+      const joined = await mnt.waitForStderr(/^\[mnt\] h2: agent up/m, 60_000, alone.end);
+      await mnt.waitForStderr(/^remote-job: batch \d+ hosts h1,h2$/m, 30_000, joined.end);
+      writeFileSync(stop, "");
+      const run = await mnt.exited;
+      expect(run.code, describeRun(run)).to.equal(0);
+      expect(run.stdout).to.match(/^remote-job: \d+ results correct; hosts: h1,h2\n$/);
+      expect(run.stderr, "a host never reached is not called lost").to.not.match(/^\[mnt\] h2: agent lost/m);
+    } finally {
+      mnt.child.kill("SIGKILL");
+      await lab.restore(h2).catch(() => {});
+    }
+  });
+
   it("with no host left, the run waits --wait-for-hosts for one to come back, then fails naming each host (exit 69)", async () => {
     const hostsFile = path.join(dir, "hosts.yaml");
     lab.writeHostsYaml(hostsFile, { defaults: { slots: 1, connectTimeoutMs: 2000 } });
