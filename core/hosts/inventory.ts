@@ -2,10 +2,10 @@
 // resolved into one HostEntry per host. Every problem is reported, each as one line
 // `hosts.yaml:12:7: hosts[2].port: expected a number`; the format is documented in hosts.example.yaml.
 import { readFileSync } from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node } from "yaml";
 import { MntError } from "../errors.ts";
+import { expandHome } from "../local-path.ts";
 import { FIELDS, MESSAGES, didYouMean, inventorySchema, type HostSettings, type RawInventory } from "./schema.ts";
 
 export interface HostEntry {
@@ -161,13 +161,6 @@ function resolveHost(host: RawInventory["hosts"][number], defaults: HostSettings
   if (knownHostsFile !== undefined) entry.knownHostsFile = local(knownHostsFile);
   if (sshConfigFile !== undefined) entry.sshConfigFile = local(sshConfigFile);
   return entry;
-}
-
-/** `~` and `~/…` become this machine's home (os.homedir()); anything else is left as it is. */
-export function expandHome(p: string): string {
-  if (p === "~") return os.homedir();
-  if (p.startsWith("~/")) return path.join(os.homedir(), p.slice(2));
-  return p;
 }
 
 /** Names must be unique: the second (third…) host with a name already taken is the error. */

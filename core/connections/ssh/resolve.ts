@@ -7,6 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import SSHConfig from "ssh-config";
 import { MntError } from "../../errors.ts";
+import { expandHome } from "../../local-path.ts";
 
 export interface SshTarget {
   /** The name the user gave (inventory address, alias or jump spec). */
@@ -52,15 +53,8 @@ export async function resolveTarget(given: string, options: ResolveOptions = {})
   };
 }
 
-interface RawConfig {
-  hostname: string;
-  port: number;
-  user: string;
-  identityFiles: string[];
-  jump: string[];
-  knownHostsFiles: string[];
-  hostKeyAlias: string | null;
-}
+/** What the ssh config says of a host, before the inventory's own values are laid over it. */
+type RawConfig = Omit<SshTarget, "given">;
 
 /** `user@host:port` (a ProxyJump element) or a plain host/alias. */
 export function parseJumpSpec(spec: string): { host: string; user?: string; port?: number } {
@@ -157,10 +151,4 @@ function fallbackConfig(host: string, options: ResolveOptions): RawConfig {
     knownHostsFiles: knownHosts ? knownHosts.split(/\s+/) : ["~/.ssh/known_hosts", "/etc/ssh/ssh_known_hosts"],
     hostKeyAlias: get("HostKeyAlias") ?? null,
   };
-}
-
-export function expandHome(file: string): string {
-  if (file === "~") return os.homedir();
-  if (file.startsWith("~/")) return path.join(os.homedir(), file.slice(2));
-  return file;
 }
