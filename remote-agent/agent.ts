@@ -9,7 +9,7 @@ import os from "node:os";
 import { decode, encode } from "../core/protocol/codec.ts";
 import { FLAG_STDERR, FrameError, FrameSplitter, FrameType, HEADER_BYTES, Reassembler, encodeFrame, encodeMessage, frameTypeName } from "../core/protocol/frame.ts";
 import { PROTOCOL_VERSION, type Config, type Hello, type SlaveExit, type Spawn } from "../core/protocol/messages.ts";
-import { LineSplitter } from "./line-splitter.ts";
+import { LineSplitter } from "../core/protocol/line-splitter.ts";
 import { SharedRelay } from "./shared-relay.ts";
 
 const STDERR_TAIL_LINES = 20;

@@ -1,6 +1,7 @@
 // Agents on this machine: child processes whose pipes carry the frames.
 import { spawn } from "node:child_process";
 import type { AgentConnection } from "./connection.ts";
+import { LineSplitter } from "../protocol/line-splitter.ts";
 import { streamTransport } from "../protocol/stream-transport.ts";
 
 export interface LocalAgentOptions {
@@ -25,12 +26,9 @@ export function startLocalAgent(agentFile: string, options: LocalAgentOptions = 
   // cleanly; the agent still leaves when mnt goes away, because its stdin closes.
   const child = spawn(process.execPath, ["--enable-source-maps", agentFile], { stdio: ["pipe", "pipe", "pipe"], env: options.env ?? process.env, detached: true });
   const exited = new Promise<void>((resolve) => child.once("close", () => resolve()));
-  let partial = "";
-  child.stderr!.on("data", (chunk: Buffer) => {
-    const lines = (partial + chunk.toString("utf8")).split("\n");
-    partial = lines.pop() ?? "";
-    for (const line of lines) options.onStderrLine?.(line);
-  });
+  const stderr = new LineSplitter((lines) => lines.forEach((line) => options.onStderrLine?.(line)));
+  child.stderr!.on("data", (chunk: Buffer) => stderr.push(chunk));
+  child.stderr!.on("end", () => stderr.end());
   // A failed spawn surfaces as a closed transport; the reason goes to the stderr listener.
   child.on("error", (error) => options.onStderrLine?.(`cannot start the agent: ${error.message}`));
   if (child.pid !== undefined) options.onStart?.(child.pid);

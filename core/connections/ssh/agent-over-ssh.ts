@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { quote } from "shell-quote";
 import type { AgentConnection } from "../connection.ts";
+import { LineSplitter } from "../../protocol/line-splitter.ts";
 import { streamTransport } from "../../protocol/stream-transport.ts";
 import { MntError } from "../../errors.ts";
 import { connectSsh, type SshConnectOptions, type SshSession } from "./connect.ts";
@@ -80,12 +81,9 @@ async function shipFiles(session: SshSession, options: RemoteAgentOptions): Prom
 async function startAgent(session: SshSession, options: RemoteAgentOptions): Promise<AgentConnection> {
   const command = `cd ${remoteDirWord(options.workDir)} && exec ${options.node} --enable-source-maps ${quote([options.agent.remote])}`;
   const channel = await session.exec(command);
-  let partial = "";
-  channel.stderr.on("data", (chunk: Buffer) => {
-    const lines = (partial + chunk.toString("utf8")).split("\n");
-    partial = lines.pop() ?? "";
-    for (const line of lines) options.onStderrLine?.(line);
-  });
+  const stderr = new LineSplitter((lines) => lines.forEach((line) => options.onStderrLine?.(line)));
+  channel.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
+  channel.stderr.on("end", () => stderr.end());
   const closed = new Promise<void>((resolve) => channel.once("close", () => resolve()));
   // The connection going away ends the channel too: the runtime sees the transport close.
   session.onClose(() => channel.destroy());

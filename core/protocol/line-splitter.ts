@@ -1,4 +1,4 @@
-// Splits a byte stream into text lines; a partial last line waits for the rest.
+// Splits a byte stream into text lines; a partial last line waits for the rest (or for end()).
 export class LineSplitter {
   private partial = "";
 
