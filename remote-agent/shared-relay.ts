@@ -6,7 +6,7 @@
 // part of it are killed (their ops re-run elsewhere), the others get an error.
 import { createHash, type Hash } from "node:crypto";
 import { encode } from "../core/protocol/codec.ts";
-import { FLAG_ERROR, FLAG_MORE, FrameType, HEADER_BYTES, encodeFrame, writeHeader } from "../core/protocol/frame.ts";
+import { FLAG_ERROR, FLAG_MORE, FrameType, encodeFrame, frameHeader } from "../core/protocol/frame.ts";
 
 interface Waiter {
   slave: number;
@@ -108,8 +108,6 @@ export class SharedRelay {
 
   /** One frame to a slave: a 16-byte header, then the chunk itself (not copied). */
   private pass(slave: number, request: number, chunk: Buffer, flags: number): void {
-    const header = Buffer.allocUnsafe(HEADER_BYTES);
-    writeHeader(header, 0, FrameType.SharedData, flags, slave, request, chunk.length);
-    if (this.ports.toSlave(slave, header)) this.ports.toSlave(slave, chunk);
+    if (this.ports.toSlave(slave, frameHeader(FrameType.SharedData, flags, slave, request, chunk.length))) this.ports.toSlave(slave, chunk);
   }
 }

@@ -1,6 +1,6 @@
 // A frame channel over any duplex byte stream. Batches writes: frames sent in one tick leave in one
 // write. Owns no I/O itself: the transport is a tiny interface a connection implements.
-import { FLAG_MORE, FrameError, FrameSplitter, DEFAULT_MAX_PAYLOAD, HEADER_BYTES, Reassembler, type FrameType, encodeMessage, writeHeader } from "./frame.ts";
+import { FLAG_MORE, FrameError, FrameSplitter, DEFAULT_MAX_PAYLOAD, HEADER_BYTES, Reassembler, type FrameType, encodeMessage, frameHeader } from "./frame.ts";
 
 /** What a channel needs from a byte stream (a child's pipes, an SSH exec channel, a socket …). */
 export interface Transport {
@@ -130,11 +130,9 @@ export class FrameChannel {
       const end = Math.min(bytes.length, start + step);
       const last = end >= bytes.length;
       // Each frame is its header, then a view of the payload: a large value is never copied here.
-      const header = Buffer.allocUnsafe(HEADER_BYTES);
-      writeHeader(header, 0, type, last ? flags : flags | FLAG_MORE, slave, id, end - start);
       this.flush();
       this.bytesOut += HEADER_BYTES + end - start;
-      this.transport.write(header);
+      this.transport.write(frameHeader(type, last ? flags : flags | FLAG_MORE, slave, id, end - start));
       if (!this.transport.write(bytes.subarray(start, end))) this.writable = false;
       if (!this.writable) await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
       if (last) return;

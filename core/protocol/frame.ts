@@ -78,6 +78,13 @@ export function writeHeader(target: Buffer, offset: number, type: FrameType, fla
 }
 
 /** One frame as a single buffer. */
+/** A frame's 16-byte header alone, for a payload written after it as it is (no copy). */
+export function frameHeader(type: FrameType, flags: number, slave: number, id: number, length: number): Buffer {
+  const header = Buffer.allocUnsafe(HEADER_BYTES);
+  writeHeader(header, 0, type, flags, slave, id, length);
+  return header;
+}
+
 export function encodeFrame(type: FrameType, slave: number, id: number, payload: Uint8Array = EMPTY, flags = 0): Buffer {
   const buffer = Buffer.allocUnsafe(HEADER_BYTES + payload.length);
   writeHeader(buffer, 0, type, flags, slave, id, payload.length);

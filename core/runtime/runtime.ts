@@ -531,11 +531,7 @@ export class Runtime {
     slave.inflight.clear();
     const running = inOrder[0];
     const ops = inOrder.filter((op) => !op.settled);
-    for (const op of ops) {
-      op.slave = null;
-      if (op.timer) clearTimeout(op.timer);
-      op.timer = null;
-    }
+    ops.forEach(unassign);
     let rerun = ops;
     if (blame !== null && running && !running.settled) {
       running.deaths.push({ where: `${slave.agent.host}:${slave.slot}`, how: blame });
@@ -782,9 +778,7 @@ export class Runtime {
     for (const other of behind) {
       slave.inflight.delete(other.id);
       slave.agent.link?.channel.send(FrameType.Cancel, slave.id, other.id);
-      other.slave = null;
-      if (other.timer) clearTimeout(other.timer);
-      other.timer = null;
+      unassign(other);
     }
     this.requeueOps(behind);
     this.pumpSoon();
@@ -818,9 +812,7 @@ export class Runtime {
     // The host makes progress: earlier failures there no longer count against it.
     slave.agent.slaveFailures = 0;
     slave.agent.agentFailures = 0;
-    if (op.timer) clearTimeout(op.timer);
-    op.timer = null;
-    op.slave = null;
+    unassign(op);
     if (op.settled) {
       this.pumpSoon();
       return;
@@ -1037,6 +1029,13 @@ export class Runtime {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** The op is no longer on a slave: its timeout starts again when it is sent again. */
+function unassign(op: WorkerOp): void {
+  op.slave = null;
+  if (op.timer) clearTimeout(op.timer);
+  op.timer = null;
+}
 
 /**
  * Shared data travels in frames of this size, not the 1 MiB frame limit: pipes and SSH channels
