@@ -2,7 +2,6 @@
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { MntError } from "../core/errors.ts";
-import { isExitCode, notAnExitCode } from "../core/runtime/run-program.ts";
 import { execBuilder, execCommand, type ExecArgs } from "./commands/exec.ts";
 import { hostsCheckBuilder, hostsCheckCommand, type HostsCheckArgs } from "./commands/hosts-check.ts";
 import { ConfigError } from "../core/hosts/inventory.ts";
@@ -49,13 +48,8 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(hideBin(process.argv)).then(
-  (code) => {
-    if (isExitCode(code)) process.exit(code);
-    // Node.js throws on a fraction or NaN and wraps 256 to 0 (success): never hand it one. Only main's
-    // return value can be such a number, and runProgram refuses it already; this is the last guard.
-    process.stderr.write(`mnt: ${notAnExitCode(code).message}\n`);
-    process.exit(ExitCode.programError);
-  },
+  // Every command returns an ExitCode, or main's own code, which runProgram checks is one (0–255).
+  (code) => process.exit(code),
   (error: unknown) => {
     if (error instanceof MntError) {
       // A configuration file gets every problem listed, one line each.

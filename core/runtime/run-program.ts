@@ -119,12 +119,12 @@ function unhandledRejection(reason: unknown): Error {
 }
 
 /** Whether a value can be a process's exit code: a whole number from 0 to 255 (256 would wrap to 0). */
-export function isExitCode(value: unknown): value is number {
+function isExitCode(value: unknown): value is number {
   return typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= 255;
 }
 
 /** Why a number main returned cannot be mnt's exit code. */
-export function notAnExitCode(value: number): MntError {
+function notAnExitCode(value: number): MntError {
   return new MntError("program", `main returned ${value}, not an exit code`, "return a whole number from 0 to 255");
 }
 
