@@ -13,6 +13,7 @@ import { bundleProgram } from "../../toolchain/bundle-program.ts";
 import { agentBuildHash, agentBundle } from "../../cli/paths.ts";
 import type program from "./programs/faults.ts";
 import { seededRandom } from "../helpers/seeded-random.ts";
+import { waitFor } from "../helpers/wait.ts";
 export { seededRandom };
 
 type FaultsProgram = typeof program extends Program<infer _C, infer W, infer X> ? Master<W, X> : never;
@@ -66,19 +67,6 @@ export async function startCluster(slots: number, options: Partial<RuntimeOption
       await runtime.disconnect();
     },
   };
-}
-
-/** Polls `condition` every 5 ms; rejects naming `what` after `ms` (a liveness bound, not a timing assertion). */
-export async function waitFor(condition: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`still waiting for ${what} after ${ms} ms`);
-    await sleep(5);
-  }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** True while the process exists and is not a zombie. */

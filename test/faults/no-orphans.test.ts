@@ -3,12 +3,14 @@
 // Each test runs the real `mnt exec` with 2 slots, waits until the slaves are where the test wants
 // them, collects every descendant of the master from /proc, acts on the master pid only, then
 // polls /proc until each collected process is gone (15 s: a liveness bound, not a timing claim).
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { expect } from "chai";
-import { mntBin, repoRoot } from "../helpers/mnt.ts";
+import { startMnt as startLiveMnt } from "../helpers/live-mnt.ts";
+import { repoRoot } from "../helpers/mnt.ts";
 import { seededRandom } from "../helpers/seeded-random.ts";
 
 const GONE_DEADLINE_MS = 15_000;
@@ -78,7 +80,7 @@ async function waitGone(procs: Proc[], deadlineMs = GONE_DEADLINE_MS): Promise<P
   for (;;) {
     const alive = procs.map(stillAlive).filter((p): p is Proc => p !== null);
     if (alive.length === 0 || Date.now() >= deadline) return alive;
-    await delay(100);
+    await sleep(100);
   }
 }
 
@@ -125,38 +127,29 @@ interface MntChild {
 const started: Array<{ child: ChildProcess; run: MntChild }> = [];
 
 function startMnt(args: string[]): MntChild {
-  const child = spawn(process.execPath, [mntBin, "exec", ...args], {
-    cwd: repoRoot,
-    env: { ...process.env, CI: "true" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
+  const live = startLiveMnt(["exec", ...args]);
+  const { child } = live;
   let done = false;
-  child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on("close", (code, signal) => {
-      done = true;
-      resolve({ code, signal });
-    }),
-  );
+  const exited = live.exited.then(({ code, signal }) => {
+    done = true;
+    return { code, signal };
+  });
   const run: MntChild = {
     pid: child.pid!,
     procs: [],
-    stdout: () => stdout,
-    stderr: () => stderr,
+    stdout: live.stdout,
+    stderr: live.stderr,
     exited,
     signal: (name) => void child.kill(name),
-    describe: () => `mnt exec ${args.join(" ")} (pid ${child.pid})\n--- stdout ---\n${stdout.slice(-3000)}\n--- stderr ---\n${stderr.slice(-3000)}`,
+    describe: () => `mnt exec ${args.join(" ")} (pid ${child.pid})\n--- stdout ---\n${live.stdout().slice(-3000)}\n--- stderr ---\n${live.stderr().slice(-3000)}`,
     async waitFor(find, what) {
       const deadline = Date.now() + READY_DEADLINE_MS;
       for (;;) {
-        const found = find(`${stderr}\n${stdout}`);
+        const found = find(`${live.stderr()}\n${live.stdout()}`);
         if (found !== null && found !== undefined) return found;
         if (done) throw new Error(`mnt exited before ${what}\n${run.describe()}`);
         if (Date.now() > deadline) throw new Error(`no sign of ${what} within ${READY_DEADLINE_MS / 1000} s\n${run.describe()}`);
-        await delay(25);
+        await sleep(25);
       }
     },
     waitForSlaves(count, state) {
@@ -169,10 +162,6 @@ function startMnt(args: string[]): MntChild {
   };
   started.push({ child, run });
   return run;
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 const SUMMARY = /^mnt: stopped after (\d+(?:\.\d+)?) s: (\d+) worker ops had finished, (\d+) did not run to the end \(([^)]*)\)/m;
@@ -212,7 +201,7 @@ describe("no orphans: every agent and slave is gone when the master goes", funct
         it(`slaves ${what}: agent and slaves gone (seed ${seed}: SIGKILL ${pause} ms after they got there)`, async () => {
           const run = startMnt([busy, "--slots", "2", "--", mode]);
           const slavePids = await ready(run);
-          await delay(pause);
+          await sleep(pause);
           const procs = collect(run, slavePids);
           run.signal("SIGKILL");
           const { signal } = await run.exited;
@@ -238,7 +227,7 @@ describe("no orphans: every agent and slave is gone when the master goes", funct
           const run = startMnt([longJob, "--slots", "2", "--json", "--", work, work === "nap" ? "10000" : "200000"]);
           const slavePids = await run.waitForSlaves(2, "working");
           await run.waitFor((out) => out.match(/orphan-progress done=\d+/), "the first results");
-          await delay(pause);
+          await sleep(pause);
           const procs = collect(run, slavePids);
           run.signal(name);
           const { code, signal } = await run.exited;

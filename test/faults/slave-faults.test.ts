@@ -4,7 +4,9 @@
 import { expect } from "chai";
 import { PoisonOpError } from "../../core/runtime/recovery.ts";
 import { TimeoutError } from "../../core/errors.ts";
-import { faultSeeds, isAlive, seededRandom, sleep, startCluster, waitFor, type Cluster } from "./harness.ts";
+import { setTimeout as sleep } from "node:timers/promises";
+import { waitFor } from "../helpers/wait.ts";
+import { faultSeeds, isAlive, seededRandom, startCluster, type Cluster } from "./harness.ts";
 
 /** Kills `count` random live slaves with SIGKILL, one every 10–40 ms; resolves with the pids killed. */
 async function killRandomSlaves(cluster: Cluster, random: () => number, count: number): Promise<number[]> {

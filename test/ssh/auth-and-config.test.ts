@@ -12,6 +12,7 @@ import { resolveTarget } from "../../core/connections/ssh/resolve.ts";
 import * as pty from "node-pty";
 import { mntBin, repoRoot, runMnt } from "../helpers/mnt.ts";
 import { startMnt } from "../helpers/live-mnt.ts";
+import { waitFor } from "../helpers/wait.ts";
 import { describeRun, expectOneLineMntError, fixture, nonEmptyLines } from "../cli/support.ts";
 import { requireLabTools, startLoopbackLab, startNetnsLab, type Lab, type LabHost } from "../lab/lab.ts";
 
@@ -22,14 +23,6 @@ interface SshAgent {
 }
 
 const SHARED_SIZE = 8 * 1024 * 1024;
-
-async function until(condition: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`still waiting for ${what} after ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 /** `SHA256:…` of a key, as `ssh-keygen -lf` prints it (and sshd logs it). */
 function keyFingerprint(publicKeyFile: string): string {
@@ -64,7 +57,7 @@ describe("SSH logins and ssh_config (a lab of 2 real sshd hosts in network names
     const child = spawn("ssh-agent", ["-D", "-a", socket], { stdio: "ignore" });
     const agent = { socket, child };
     agents.push(agent);
-    await until(() => existsSync(socket) || child.exitCode !== null, 5000, `ssh-agent to listen on ${socket}`);
+    await waitFor(() => existsSync(socket) || child.exitCode !== null, 5000, `ssh-agent to listen on ${socket}`);
     if (child.exitCode !== null) throw new Error(`ssh-agent exited with code ${child.exitCode}`);
     return agent;
   }
@@ -166,7 +159,7 @@ describe("SSH logins and ssh_config (a lab of 2 real sshd hosts in network names
       let screen = "";
       terminal.onData((data) => (screen += data));
       const exitCode = new Promise<number>((resolve) => terminal.onExit(({ exitCode: code }) => resolve(code)));
-      await until(() => screen.includes(`Enter passphrase for ${encrypted}: `), 20_000, "the passphrase prompt");
+      await waitFor(() => screen.includes(`Enter passphrase for ${encrypted}: `), 20_000, "the passphrase prompt");
       terminal.write("open sesame\r");
       expect(await exitCode, screen).to.equal(0);
       expect(screen, "asked once for both hosts").to.not.match(/Enter passphrase[\s\S]*Enter passphrase/);

@@ -8,6 +8,7 @@ import path from "node:path";
 import { expect } from "chai";
 import { runMnt } from "../helpers/mnt.ts";
 import { startMnt } from "../helpers/live-mnt.ts";
+import { waitFor } from "../helpers/wait.ts";
 import { describeRun, fixture, nonEmptyLines } from "../cli/support.ts";
 import { requireLabTools, startNetnsLab, type Lab, type LabHost } from "../lab/lab.ts";
 
@@ -21,14 +22,6 @@ function pidsOn(lab: Lab, host: LabHost, what: string): number[] {
       return false;
     }
   });
-}
-
-async function until(condition: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`still waiting for ${what} after ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 describe("remote hosts over SSH (a lab of 3 real sshd hosts in network namespaces)", function () {
@@ -242,7 +235,7 @@ describe("remote hosts over SSH (a lab of 3 real sshd hosts in network namespace
       before.forEach((pids, i) => expect(pids, `processes of the run on ${h(i).name}`).to.have.length(3));
       mnt.child.kill("SIGKILL");
       await mnt.exited;
-      await until(() => lab.hosts.every((host) => pidsOn(lab, host, "agent-").length === 0), 20_000, "every agent and slave on every host to exit");
+      await waitFor(() => lab.hosts.every((host) => pidsOn(lab, host, "agent-").length === 0), 20_000, "every agent and slave on every host to exit");
       expect(existsSync(stop)).to.equal(false);
     });
   });
