@@ -3,35 +3,19 @@
 import path from "node:path";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
-import { startLocalAgent, type LocalAgent } from "../core/connections/local.ts";
-import { Runtime } from "../core/runtime/runtime.ts";
+import { localConnector } from "../core/connections/local.ts";
+import type { Runtime } from "../core/runtime/runtime.ts";
 import { bundleProgram } from "../toolchain/bundle-program.ts";
-import { agentBuildHash, agentBundle } from "../cli/paths.ts";
+import { agentBundle } from "../cli/paths.ts";
+import { startRuntime, stopRuntime } from "./cluster.ts";
 import { measure, type ByteResult, type Method, type PeerResult } from "./stats.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-interface Cluster {
-  runtime: Runtime;
-  agent: LocalAgent;
-  stop(): Promise<void>;
-}
-
-async function startCluster(slots: number): Promise<Cluster> {
+/** The no-op program's runtime with `slots` local slaves, all up. */
+async function startCluster(slots: number): Promise<Runtime> {
   const bundle = await bundleProgram(path.join(here, "programs", "noop.ts"), path.join(os.tmpdir(), "mnt-bench"));
-  const agent = startLocalAgent(agentBundle);
-  const runtime = new Runtime({ workerNames: ["noop", "readShared"], contextNames: [], expectedBuild: agentBuildHash() });
-  await runtime.addAgent({ host: "local", connect: async () => agent, slots, programPath: bundle.file });
-  // Wait until every slave is up, so start-up is not measured.
-  while (runtime.stats().slaves < slots) await new Promise((resolve) => setTimeout(resolve, 10));
-  return {
-    runtime,
-    agent,
-    async stop() {
-      runtime.close();
-      await agent.exited;
-    },
-  };
+  return startRuntime({ host: "local", connect: localConnector(agentBundle), slots, programPath: bundle.file }, ["noop", "readShared"]);
 }
 
 export async function runMarionettePeer(options: { slots?: number; method?: Partial<Method> } = {}): Promise<PeerResult> {
@@ -40,11 +24,11 @@ export async function runMarionettePeer(options: { slots?: number; method?: Part
   try {
     return await measure({
       name: `marionette (1 agent, ${slots} slaves)`,
-      call: () => cluster.runtime.issueWorker(0, "noop", 0, undefined),
+      call: () => cluster.issueWorker(0, "noop", 0, undefined),
       method: options.method,
     });
   } finally {
-    await cluster.stop();
+    await stopRuntime(cluster);
   }
 }
 
@@ -61,13 +45,13 @@ export async function runSharedBytes(options: { bytes?: number; slots?: number }
     const value = new Uint8Array(bytes);
     for (let i = 0; i < bytes; i += 4096) value[i] = i & 0xff;
     const started = process.hrtime.bigint();
-    cluster.runtime.setShared("blob", value);
+    cluster.setShared("blob", value);
     // One read per slave: with depth 2 and equal load, the dispatcher spreads them.
-    const reads = await Promise.all(Array.from({ length: slots }, () => cluster.runtime.issueWorker(1, "readShared", "blob", undefined)));
+    const reads = await Promise.all(Array.from({ length: slots }, () => cluster.issueWorker(1, "readShared", "blob", undefined)));
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     if (!reads.every((n) => n === bytes)) throw new Error(`shared read returned ${reads.join(", ")}, expected ${bytes}`);
     return { name: `marionette shared data (${slots} slaves)`, mibPerSec: bytes / 1024 / 1024 / seconds, bytes };
   } finally {
-    await cluster.stop();
+    await stopRuntime(cluster);
   }
 }

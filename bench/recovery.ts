@@ -15,9 +15,10 @@ import { fileURLToPath } from "node:url";
 import { localConnector } from "../core/connections/local.ts";
 import { createMasterApi } from "../core/runtime/master-api.ts";
 import { loadProgram } from "../core/runtime/run-program.ts";
-import { Runtime, type RuntimeEvent } from "../core/runtime/runtime.ts";
+import type { RuntimeEvent } from "../core/runtime/runtime.ts";
 import { bundleProgram } from "../toolchain/bundle-program.ts";
-import { agentBuildHash, agentBundle } from "../cli/paths.ts";
+import { agentBundle } from "../cli/paths.ts";
+import { startRuntime, stopRuntime } from "./cluster.ts";
 import { formatTable, percentile, sortNumbers } from "./stats.ts";
 import { seededRandom } from "../test/helpers/seeded-random.ts";
 
@@ -39,9 +40,9 @@ const bundle = await bundleProgram(path.join(here, "programs", "busy.ts"), path.
 const program = await loadProgram(bundle.file);
 const random = seededRandom(42);
 
-const slaveKills = await measureKills("slave SIGKILL", SLAVE_KILLS, {}, (cluster) => cluster.randomSlave(), "SIGKILL");
-const agentKills = await measureKills("agent SIGKILL", AGENT_KILLS, {}, (cluster) => cluster.agentPid(), "SIGKILL");
-const stops = await measureKills("slave SIGSTOP (default heartbeat limits)", STOPS, {}, (cluster) => cluster.randomSlave(), "SIGSTOP");
+const slaveKills = await measureKills("slave SIGKILL", SLAVE_KILLS, (cluster) => cluster.randomSlave(), "SIGKILL");
+const agentKills = await measureKills("agent SIGKILL", AGENT_KILLS, (cluster) => cluster.agentPid(), "SIGKILL");
+const stops = await measureKills("slave SIGSTOP (default heartbeat limits)", STOPS, (cluster) => cluster.randomSlave(), "SIGSTOP");
 const nodeStarts = await measureNodeStarts(20);
 
 console.log(`node ${process.version}, ${os.availableParallelism()} cores, ${new Date().toISOString().slice(0, 10)}; ops of ${OP_MS} ms on 2 local slaves\n`);
@@ -79,20 +80,19 @@ interface Cluster {
   agentPid(): number;
 }
 
-async function measureKills(name: string, count: number, options: Partial<ConstructorParameters<typeof Runtime>[0]>, target: (cluster: Cluster) => number, signal: NodeJS.Signals): Promise<Recovery[]> {
+async function measureKills(name: string, count: number, target: (cluster: Cluster) => number, signal: NodeJS.Signals): Promise<Recovery[]> {
   const workerNames = Object.keys(program.worker).sort();
-  const runtime = new Runtime({ workerNames, contextNames: [], expectedBuild: agentBuildHash(), ...options });
   const live = new Map<number, number>();
   const agentPids: number[] = [];
   let onEvent: (event: RuntimeEvent) => void = () => {};
-  runtime.onEvent((event) => {
-    if (event.kind === "slave.up") live.set(event.slave, event.pid);
-    if (event.kind === "slave.lost") live.delete(event.slave);
-    if (event.kind === "agent.lost") live.clear();
-    onEvent(event);
-  });
-  runtime.addAgent({ host: "local", connect: localConnector(agentBundle, { onStart: (pid) => agentPids.push(pid) }), slots: 2, programPath: bundle.file }).catch(() => {});
-  while (runtime.stats().slaves < 2) await sleep(5);
+  const runtime = await startRuntime({ host: "local", connect: localConnector(agentBundle, { onStart: (pid) => agentPids.push(pid) }), slots: 2, programPath: bundle.file }, workerNames, (r) =>
+    r.onEvent((event) => {
+      if (event.kind === "slave.up") live.set(event.slave, event.pid);
+      if (event.kind === "slave.lost") live.delete(event.slave);
+      if (event.kind === "agent.lost") live.clear();
+      onEvent(event);
+    }),
+  );
   const m = createMasterApi(runtime, workerNames, []);
   const cluster: Cluster = {
     randomSlave: () => [...live.values()][Math.floor(random() * live.size)]!,
@@ -143,8 +143,7 @@ async function measureKills(name: string, count: number, options: Partial<Constr
   }
   stopJob = true;
   await job;
-  await runtime.stop();
-  await runtime.disconnect();
+  await stopRuntime(runtime);
   return samples;
 }
 

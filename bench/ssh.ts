@@ -16,12 +16,16 @@ import { localConnector } from "../core/connections/local.ts";
 import { sshAgentConnector } from "../core/connections/ssh/agent-over-ssh.ts";
 import { connectSsh, type SshConnectOptions } from "../core/connections/ssh/connect.ts";
 import type { AgentSpec } from "../core/runtime/runtime.ts";
-import { Runtime } from "../core/runtime/runtime.ts";
+
+/** Benchmarks name their slot counts: the runtime waits for exactly that many slaves. */
+type BenchSpec = AgentSpec & { slots: number };
 import { bundleProgram } from "../toolchain/bundle-program.ts";
 import { agentBuildHash, agentBundle } from "../cli/paths.ts";
 import { requireLabTools, startNetnsLab, type Lab, type LabHost } from "../test/lab/lab.ts";
+import { startRuntime, stopRuntime } from "./cluster.ts";
 import { formatMiBps, formatOps, formatRatio, formatTable, formatUs, measure, percentile, sortNumbers, type PeerResult } from "./stats.ts";
 
+const WORKERS = ["noop", "readShared"];
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, "..");
 const SHARED_BYTES = Number(process.env.SHARED_MIB ?? 256) * 1024 * 1024;
@@ -43,7 +47,7 @@ try {
     strictHostKeyChecking: "yes",
     connectTimeoutMs: 10_000,
   });
-  const overSsh = (host: LabHost): AgentSpec => ({
+  const overSsh = (host: LabHost): BenchSpec => ({
     host: host.name,
     slots: 2,
     programPath: `programs/${path.basename(bundle.file)}`,
@@ -56,7 +60,7 @@ try {
       program: { local: bundle.file, remote: `programs/${path.basename(bundle.file)}` },
     }),
   });
-  const local: AgentSpec = { host: "local", slots: 2, programPath: bundle.file, connect: localConnector(agentBundle) };
+  const local: BenchSpec = { host: "local", slots: 2, programPath: bundle.file, connect: localConnector(agentBundle) };
 
   // 1. tiny ops
   const rpc: PeerResult[] = [];
@@ -64,11 +68,10 @@ try {
     ["marionette over SSH (1 agent, 2 slaves)", overSsh(h1)],
     ["marionette over a local pipe (1 agent, 2 slaves)", local],
   ] as const) {
-    const runtime = await cluster(spec);
+    const runtime = await startRuntime(spec, WORKERS);
     rpc.push(await measure({ name, call: () => runtime.issueWorker(0, "noop", 0, undefined) }));
     log(`${name}: ${formatOps(rpc.at(-1)!.opsPerSec)} ops/s`);
-    await runtime.stop();
-    await runtime.disconnect();
+    await stopRuntime(runtime);
   }
 
   // 2. bytes into a host
@@ -79,7 +82,7 @@ try {
   bytes.push({ name: "ssh2 exec channel into cat > /dev/null", mibPerSec: await ssh2Cat(sshOptions(h1), h1, payload) });
   log(`ssh2 cat: ${formatMiBps(bytes.at(-1)!.mibPerSec)}`);
   {
-    const runtime = await cluster({ ...overSsh(h1), slots: 1 });
+    const runtime = await startRuntime({ ...overSsh(h1), slots: 1 }, WORKERS);
     const started = process.hrtime.bigint();
     runtime.setShared("blob", new Uint8Array(payload.buffer, payload.byteOffset, payload.length));
     const read = await runtime.issueWorker(1, "readShared", "blob", undefined);
@@ -87,8 +90,7 @@ try {
     if (read !== SHARED_BYTES) throw new Error(`the slave read ${String(read)} bytes`);
     bytes.push({ name: "marionette shared data over SSH (set → read by a slave there)", mibPerSec: SHARED_BYTES / 2 ** 20 / seconds });
     log(`marionette shared: ${formatMiBps(bytes.at(-1)!.mibPerSec)}`);
-    await runtime.stop();
-    await runtime.disconnect();
+    await stopRuntime(runtime);
   }
 
   // 3. start-up on 3 hosts
@@ -132,13 +134,6 @@ try {
   await lab.stop();
 }
 
-async function cluster(spec: AgentSpec): Promise<Runtime> {
-  const runtime = new Runtime({ workerNames: ["noop", "readShared"], contextNames: [], expectedBuild: agentBuildHash() });
-  await runtime.addAgent(spec);
-  const slots = spec.slots as number;
-  while (runtime.stats().slaves < slots) await new Promise((resolve) => setTimeout(resolve, 10));
-  return runtime;
-}
 
 function openSshCat(lab: Lab, host: LabHost, payload: Buffer): Promise<number> {
   return new Promise((resolve, reject) => {
