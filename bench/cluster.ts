@@ -2,7 +2,7 @@
 // benchmark measures.
 import { setTimeout as sleep } from "node:timers/promises";
 import { Runtime, type AgentSpec } from "../core/runtime/runtime.ts";
-import { agentBuildHash } from "../cli/paths.ts";
+import { agentBuildHash } from "../toolchain/own-files.ts";
 
 /** `listen` runs before the agent starts, so that no event is missed. */
 export async function startRuntime(spec: AgentSpec & { slots: number }, workerNames: string[], listen?: (runtime: Runtime) => void): Promise<Runtime> {

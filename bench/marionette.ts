@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { localConnector } from "../core/connections/local.ts";
 import type { Runtime } from "../core/runtime/runtime.ts";
 import { bundleProgram } from "../toolchain/bundle-program.ts";
-import { agentBundle } from "../cli/paths.ts";
+import { agentBundle } from "../toolchain/own-files.ts";
 import { startRuntime, stopRuntime } from "./cluster.ts";
 import { measure, type ByteResult, type Method, type PeerResult } from "./stats.ts";
 

@@ -20,7 +20,7 @@ import type { AgentSpec } from "../core/runtime/runtime.ts";
 /** Benchmarks name their slot counts: the runtime waits for exactly that many slaves. */
 type BenchSpec = AgentSpec & { slots: number };
 import { bundleProgram } from "../toolchain/bundle-program.ts";
-import { agentBuildHash, agentBundle } from "../cli/paths.ts";
+import { agentBuildHash, agentBundle } from "../toolchain/own-files.ts";
 import { requireLabTools, startNetnsLab, type Lab, type LabHost } from "../test/lab/lab.ts";
 import { startRuntime, stopRuntime } from "./cluster.ts";
 import { formatMiBps, formatOps, formatRatio, formatTable, formatUs, measure, percentile, sortNumbers, type PeerResult } from "./stats.ts";

@@ -7,7 +7,7 @@ import { loadInventory } from "../core/hosts/inventory.ts";
 import { MntError } from "../core/errors.ts";
 import type { AgentSpec } from "../core/runtime/runtime.ts";
 import type { ProgramBundle } from "../toolchain/bundle-program.ts";
-import { agentBuildHash, agentBundle } from "./paths.ts";
+import { agentBuildHash, agentBundle } from "../toolchain/own-files.ts";
 import { terminalPassphrasePrompt } from "./passphrase.ts";
 import type { Reporter } from "./report.ts";
 

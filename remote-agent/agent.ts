@@ -2,7 +2,6 @@
 // slaves by header (never decoding op payloads), supervises the slaves, caches shared data for them
 // and forwards what they print as Log frames. It exits when its stdin closes, taking its slaves along.
 import { spawn, type ChildProcess } from "node:child_process";
-import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { Socket } from "node:net";
 import os from "node:os";
@@ -10,6 +9,7 @@ import { decode, encode } from "../core/protocol/codec.ts";
 import { FLAG_STDERR, FrameError, FrameSplitter, FrameType, HEADER_BYTES, Reassembler, encodeFrame, encodeMessage, frameTypeName } from "../core/protocol/frame.ts";
 import { PROTOCOL_VERSION, type Config, type Hello, type SlaveExit, type Spawn } from "../core/protocol/messages.ts";
 import { LineSplitter } from "../core/protocol/line-splitter.ts";
+import { artefactId } from "../core/protocol/manifest.ts";
 import { SharedRelay } from "./shared-relay.ts";
 
 const STDERR_TAIL_LINES = 20;
@@ -36,7 +36,7 @@ interface SlaveProcess {
 export function runAgent(agentFile: string): void {
   // stdout carries frames only: anything the agent itself prints goes to stderr.
   for (const method of ["log", "info", "warn", "debug"] as const) console[method] = console.error;
-  const build = createHash("sha256").update(readFileSync(agentFile)).digest("hex").slice(0, 16);
+  const build = artefactId(readFileSync(agentFile));
   const input = process.stdin;
   const output = new Socket({ fd: 1, readable: false, writable: true });
   output.on("error", () => shutdown());

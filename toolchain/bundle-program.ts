@@ -1,10 +1,10 @@
 // Bundles a user program (TypeScript) into one ESM file with a source map, for master and slaves.
 import { build, type Message, type OutputFile } from "esbuild";
-import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { MntError } from "../core/errors.ts";
+import { artefactId } from "../core/protocol/manifest.ts";
 
 const PACKAGE_NAME = "marionette-mnt";
 const PROGRAM_API = fileURLToPath(new URL("../core/program/index.ts", import.meta.url));
@@ -49,7 +49,7 @@ export async function bundleProgram(entry: string, outDir: string): Promise<Prog
     }
     throw new MntError("program", `${entry}: ${first?.text ?? (error as Error).message}`);
   }
-  const hash = createHash("sha256").update(bytes).digest("hex").slice(0, 16);
+  const hash = artefactId(bytes);
   const file = path.join(outDir, `program-${hash}.mjs`);
   writeFileSync(staging, bytes);
   renameSync(staging, file);

@@ -10,7 +10,7 @@ import { remoteAgents } from "../remote-hosts.ts";
 import type { RunStats } from "../../core/program/index.ts";
 import { bundleProgram } from "../../toolchain/bundle-program.ts";
 import { ExitCode, exitCodeFor } from "../exit-codes.ts";
-import { agentBuildHash, agentBundle, cacheDir, packageRoot } from "../paths.ts";
+import { agentBuildHash, agentBundle, cacheDir, packageRoot } from "../../toolchain/own-files.ts";
 import { plainReporter } from "../report.ts";
 import { startProgress } from "../progress.ts";
 

@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { startLocalAgent, type LocalAgent } from "../../core/connections/local.ts";
 import { Runtime } from "../../core/runtime/runtime.ts";
 import { bundleProgram } from "../../toolchain/bundle-program.ts";
-import { agentBuildHash, agentBundle } from "../../cli/paths.ts";
+import { agentBuildHash, agentBundle } from "../../toolchain/own-files.ts";
 import model, { type Probe } from "./model/program.ts";
 
 type Step =

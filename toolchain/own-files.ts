@@ -1,9 +1,9 @@
 // Where Marionette's own files are, whether running from dist/ or from the TypeScript sources.
-import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { artefactId } from "../core/protocol/manifest.ts";
 
 function findPackageRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
@@ -25,7 +25,7 @@ export function cacheDir(): string {
   return process.env.MNT_CACHE_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "mnt");
 }
 
-/** The build id the agent reports in its hello: sha256 prefix of its bundle. */
+/** The build id the agent reports in its hello (see core/protocol/manifest.ts). */
 export function agentBuildHash(): string {
-  return createHash("sha256").update(readFileSync(agentBundle)).digest("hex").slice(0, 16);
+  return artefactId(readFileSync(agentBundle));
 }
