@@ -22,6 +22,8 @@ export interface Target {
   sysroot: string | null;
   /** Debian packages with the target's runtime libraries, needed to run its Node.js under qemu. */
   runtimePackages: readonly string[];
+  /** The runtime libraries (under `sysroot`/lib) its Node.js needs under qemu, each with the Debian package that has it. */
+  runtimeLibraries: readonly { file: string; debianPackage: string }[];
   /** The user-mode emulator that runs the target's binaries here. Null: runs natively. */
   qemu: string | null;
   /** e_machine of the target's ELF files, and their class (32/64-bit). */
@@ -44,6 +46,7 @@ export const TARGETS: readonly Target[] = [
     compilerPackage: "g++",
     sysroot: null,
     runtimePackages: [],
+    runtimeLibraries: [],
     qemu: null,
     elfMachine: 62,
     elfClass: 64,
@@ -60,6 +63,10 @@ export const TARGETS: readonly Target[] = [
     compilerPackage: "g++-aarch64-linux-gnu",
     sysroot: "/usr/aarch64-linux-gnu",
     runtimePackages: ["libc6-arm64-cross", "libstdc++6-arm64-cross"],
+    runtimeLibraries: [
+      { file: "lib/libc.so.6", debianPackage: "libc6-arm64-cross" },
+      { file: "lib/libstdc++.so.6", debianPackage: "libstdc++6-arm64-cross" },
+    ],
     qemu: "qemu-aarch64-static",
     elfMachine: 183,
     elfClass: 64,
@@ -77,6 +84,11 @@ export const TARGETS: readonly Target[] = [
     sysroot: "/usr/arm-linux-gnueabihf",
     // Without libatomic the armv7l Node.js exits with "libatomic.so.1: cannot open".
     runtimePackages: ["libc6-armhf-cross", "libstdc++6-armhf-cross", "libatomic1-armhf-cross"],
+    runtimeLibraries: [
+      { file: "lib/libc.so.6", debianPackage: "libc6-armhf-cross" },
+      { file: "lib/libstdc++.so.6", debianPackage: "libstdc++6-armhf-cross" },
+      { file: "lib/libatomic.so.1", debianPackage: "libatomic1-armhf-cross" },
+    ],
     qemu: "qemu-arm-static",
     elfMachine: 40,
     elfClass: 32,
@@ -93,6 +105,10 @@ export const TARGETS: readonly Target[] = [
     compilerPackage: "g++-riscv64-linux-gnu",
     sysroot: "/usr/riscv64-linux-gnu",
     runtimePackages: ["libc6-riscv64-cross", "libstdc++6-riscv64-cross"],
+    runtimeLibraries: [
+      { file: "lib/libc.so.6", debianPackage: "libc6-riscv64-cross" },
+      { file: "lib/libstdc++.so.6", debianPackage: "libstdc++6-riscv64-cross" },
+    ],
     qemu: "qemu-riscv64-static",
     elfMachine: 243,
     elfClass: 64,
