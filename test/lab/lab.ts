@@ -5,16 +5,27 @@
 //   await lab.ssh(lab.hosts[0]!, "hostname");  // h1
 //   lab.writeHostsYaml(file);                   // for `mnt exec --hosts file`
 //
+//   // Hosts unlike this machine: an arm64 one (qemu), one without rsync, one without Node.js.
+//   const lab = await startNetnsLab(3, { hosts: { h1: { arch: "arm64" }, h2: { rsync: false }, h3: { node: false } } });
+//   lab.hosts[0]!.machine;                      // "aarch64"; also arch, emulated, node, rsync
+//   path.join(lab.sharedDir, "work");           // the same folder on every host, like an NFS home
+//
 // Loopback hosts are sshd processes on 127.0.0.1 (free ports) sharing this machine's file system.
 // Netns hosts each have a network namespace on a private bridge (10.77.X.0/24, port 22), their own
-// hostname, /root and /tmp, and can be cut off, paused and resumed. Both need root.
+// hostname, /root and /tmp, and can be cut off, paused and resumed. Both need root. What makes a
+// netns host lack a command or emulate a CPU is in host-fs.ts; emulated hosts run (sshd and all)
+// in a user namespace of their own, the owner of their binfmt_misc instance.
 // stop() removes every process, namespace, link, route and file the lab made; an 'exit' hook does
 // the same synchronously if a test run dies first, and the next lab sweeps up after a SIGKILLed run.
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
-import { fingerprint, hostsYaml, knownHostsLine, sshConfig, sshdConfig } from "./files.ts";
+import { EMULATIONS, requireEmulation, type EmulatedArch } from "./emulation.ts";
+import { fingerprint, hostStartScript, hostsYaml, knownHostsLine, sshConfig, sshdConfig } from "./files.ts";
+import { foreignNode } from "./foreign-node.ts";
+import { planHostFs } from "./host-fs.ts";
+import { traitsOf, validateNetnsLabOptions, type HostTraits, type NetnsHostOptions, type NetnsLabOptions } from "./host-options.ts";
 import { run, runChecked, sleep, type CommandResult, type RunOptions } from "./run.ts";
 import {
   claimLabDir,
@@ -34,8 +45,11 @@ import { requireLabTools, tool } from "./tools.ts";
 
 export { requireLabTools } from "./tools.ts";
 export type { CommandResult } from "./run.ts";
+export type { EmulatedArch } from "./emulation.ts";
+export type { HostTraits, NetnsHostOptions, NetnsLabOptions } from "./host-options.ts";
 
-export interface LabHost {
+/** A host, and what it is (arch, machine, emulated, node, rsync: see HostTraits). */
+export interface LabHost extends HostTraits {
   /** Also its ssh_config alias (h1, h2, …) and, on netns hosts, its hostname. */
   name: string;
   address: string;
@@ -65,6 +79,8 @@ export interface Lab {
   kind: "loopback" | "netns";
   /** The state folder (keys, configs, logs); removed by stop(). */
   dir: string;
+  /** A folder (in dir) every host sees at this same path, writable by all: give hosts one workDir, as on an NFS home. */
+  sharedDir: string;
   hosts: LabHost[];
   /** Private key (ed25519, no passphrase) authorized for every user on every host. */
   clientKey: string;
@@ -79,7 +95,7 @@ export interface Lab {
   writeHostsYaml(file: string, extra?: HostsYamlExtra): void;
   /** Runs `command` on the host with the OpenSSH client and the lab's ssh_config. */
   ssh(host: LabHost, command: string, options?: SshOptions): Promise<CommandResult>;
-  /** Netns only: runs argv in the host's network namespace, and while its sshd runs, in its mount and UTS namespaces too. */
+  /** Netns only: runs argv in the host's network namespace, and while its sshd runs, in its mount and UTS namespaces (and an emulated host's user namespace) too. */
   inNamespace(host: LabHost, command: string[], options?: Omit<RunOptions, "env">): Promise<CommandResult>;
   /** Netns only: the host's eth0 down (nothing gets through, no RST) / up again. */
   cut(host: LabHost): Promise<void>;
@@ -111,6 +127,11 @@ interface LabState {
   subnet?: string;
 }
 
+/** uid_map/gid_map of an emulated host's user namespace: every id is itself, so sshd's privilege separation user exists there. */
+const IDENTITY_MAP = "0 0 4294967295\n";
+/** sshd runs as root of the host's user namespace, which does not own the network namespace (ip netns add made it): without this it cannot bind port 22. */
+const LOW_PORTS_FOR_ALL = 'echo 0 > /proc/sys/net/ipv4/ip_unprivileged_port_start && exec "$@"';
+
 // ---- the two variants ---------------------------------------------------------------------------
 
 export async function startLoopbackLab(count: number): Promise<Lab> {
@@ -119,7 +140,14 @@ export async function startLoopbackLab(count: number): Promise<Lab> {
   });
 }
 
-export async function startNetnsLab(count: number): Promise<Lab> {
+export async function startNetnsLab(count: number, options: NetnsLabOptions = {}): Promise<Lab> {
+  requireCount(count);
+  const hostOptions = validateNetnsLabOptions(count, options);
+  const arches = new Set([...hostOptions.values()].flatMap((host) => (host.arch ? [host.arch] : [])));
+  requireEmulation(arches);
+  // Before the lab exists: a failed download leaves nothing to tear down.
+  const nodes = new Map<EmulatedArch, string>();
+  for (const arch of arches) nodes.set(arch, await foreignNode(EMULATIONS[arch]));
   return startLab("netns", count, async (state) => {
     const third = await claimSubnet();
     state.subnet = `10.77.${third}.0/24`;
@@ -132,12 +160,21 @@ export async function startNetnsLab(count: number): Promise<Lab> {
       rootBatch.push(`netns add ${ns}`, `link add ${veth} type veth peer name eth0 netns ${ns}`, `link set ${veth} master ${state.bridge} up`);
     }
     await runChecked(tool("ip"), ["-batch", "-"], { input: `${rootBatch.join("\n")}\n` });
-    state.hosts = await allSettled(range(count).map((i) => startNetnsHost(state, i, `10.77.${third}.${10 + i}`)));
+    state.hosts = await allSettled(
+      range(count).map((i) => {
+        const host = hostOptions.get(`h${i}`) ?? {};
+        return startNetnsHost(state, i, `10.77.${third}.${10 + i}`, host, host.arch ? nodes.get(host.arch)! : null);
+      }),
+    );
   });
 }
 
-async function startLab(kind: Lab["kind"], count: number, startHosts: (state: LabState) => Promise<void>): Promise<Lab> {
+function requireCount(count: number): void {
   if (!Number.isInteger(count) || count < 1 || count > MAX_HOSTS) throw new RangeError(`count must be a whole number from 1 to ${MAX_HOSTS}, got ${count}`);
+}
+
+async function startLab(kind: Lab["kind"], count: number, startHosts: (state: LabState) => Promise<void>): Promise<Lab> {
+  requireCount(count);
   requireLabTools();
   await sweepStaleLabs();
   mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
@@ -148,6 +185,9 @@ async function startLab(kind: Lab["kind"], count: number, startHosts: (state: La
   try {
     await keygen(state.clientKey, `mnt-lab-${id}-client`);
     writeFileSync(path.join(dir, "authorized_keys"), readFileSync(`${state.clientKey}.pub`));
+    mkdirSync(sharedDirOf(state));
+    // Sticky and writable by all, like /tmp: any user of any host may keep a work folder there.
+    chmodSync(sharedDirOf(state), 0o1777);
     await startHosts(state);
     writeClientFiles(state);
     return makeLab(state);
@@ -165,31 +205,66 @@ async function startLoopbackHost(state: LabState, index: number): Promise<HostSt
     const port = await freePort();
     writeFileSync(path.join(hostDir, "sshd_config"), sshdConfigFor(state, hostDir, name, `127.0.0.1:${port}`));
     const started = await startSshd([tool("/usr/sbin/sshd"), ...sshdArgs(hostDir)], hostDir, names.marker(state.id, name));
-    if (started.kind === "up") return hostState(hostDir, name, "127.0.0.1", port, started.sshd, names.marker(state.id, name));
+    if (started.kind === "up") return hostState(hostDir, name, "127.0.0.1", port, started.sshd, names.marker(state.id, name), traitsOf());
     // Another process took the port between our probe and sshd's bind: take another.
     if (!/Address already in use/.test(started.log) || attempt === 5) throw sshdFailed(name, started);
   }
 }
 
-async function startNetnsHost(state: LabState, index: number, address: string): Promise<HostState> {
+async function startNetnsHost(state: LabState, index: number, address: string, options: NetnsHostOptions, node: string | null): Promise<HostState> {
   const name = `h${index}`;
   const ns = names.netns(state.id, index);
   const hostDir = await prepareHostDir(state, name);
-  const root = path.join(hostDir, "root");
-  const tmp = path.join(hostDir, "tmp");
-  mkdirSync(root, { mode: 0o700 });
-  mkdirSync(tmp, { mode: 0o1777 });
+  mkdirSync(path.join(hostDir, "root"), { mode: 0o700 });
+  mkdirSync(path.join(hostDir, "tmp"), { mode: 0o1777 });
   await runChecked(tool("ip"), ["-n", ns, "-batch", "-"], { input: `link set lo up\naddr add ${address}/24 dev eth0\nlink set eth0 up\n` });
   writeFileSync(path.join(hostDir, "sshd_config"), sshdConfigFor(state, hostDir, name, "0.0.0.0:22"));
-  // ip netns exec gives it a mount namespace of its own: the bind mounts are this host's alone.
-  // unshare --uts without --fork and every `exec` keep one pid: the child we spawn is sshd itself.
-  const script = 'echo "$1" > /proc/sys/kernel/hostname && "$2" --bind "$3" /root && "$2" --bind "$4" /tmp && shift 4 && exec "$@"';
-  const argv = [tool("ip"), "netns", "exec", ns, tool("unshare"), "--uts", "--", tool("sh"), "-c", script, "sh", name, tool("mount"), root, tmp];
-  const started = await startSshd([...argv, tool("/usr/sbin/sshd"), ...sshdArgs(hostDir)], hostDir, names.marker(state.id, name));
+  const emulated = options.arch !== undefined;
+  const script = path.join(hostDir, "start.sh");
+  const mounts = await planHostFs(hostDir, options, node);
+  const exec = [tool("/usr/sbin/sshd"), ...sshdArgs(hostDir)];
+  writeFileSync(script, hostStartScript({ hostname: name, log: path.join(hostDir, "sshd.log"), waitForIdMap: emulated, mounts, mount: tool("mount"), exec }), { mode: 0o755 });
+  // ip netns exec gives it a mount namespace of its own: its mounts are this host's alone. An
+  // emulated host gets a user namespace too, which alone may own a binfmt_misc instance.
+  // unshare without --fork and every `exec` keep one pid: the child we spawn is sshd itself.
+  const inNetns = [tool("ip"), "netns", "exec", ns];
+  const argv = emulated
+    ? [...inNetns, tool("sh"), "-c", LOW_PORTS_FOR_ALL, "sh", tool("unshare"), "--user", "--mount", "--uts", "--propagation", "private", "--", tool("sh"), script]
+    : [...inNetns, tool("unshare"), "--uts", "--", tool("sh"), script];
+  const started = await startSshd(argv, hostDir, names.marker(state.id, name), emulated ? mapAllIds : undefined);
   if (started.kind !== "up") throw sshdFailed(name, started);
-  const host = hostState(hostDir, name, address, 22, started.sshd, names.marker(state.id, name));
+  const host = hostState(hostDir, name, address, 22, started.sshd, names.marker(state.id, name), traitsOf(options));
   host.host.netns = ns;
   return host;
+}
+
+/** Maps every uid and gid into the user namespace `pid` is about to enter (its start script waits for it). */
+async function mapAllIds(pid: number): Promise<void> {
+  const ours = readlinkSync("/proc/self/ns/user");
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    const theirs = userNamespace(pid);
+    // Gone: startSshd reports its exit and log.
+    if (theirs === null) return;
+    if (theirs !== ours) break;
+    if (Date.now() > deadline) throw new Error(`process ${pid} did not enter its user namespace within ${READY_TIMEOUT_MS} ms`);
+    await sleep(5);
+  }
+  // gid_map first: the script goes on as soon as uid_map is written.
+  writeFileSync(`/proc/${pid}/gid_map`, IDENTITY_MAP);
+  writeFileSync(`/proc/${pid}/uid_map`, IDENTITY_MAP);
+}
+
+function userNamespace(pid: number): string | null {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/user`);
+  } catch {
+    return null;
+  }
+}
+
+function sharedDirOf(state: LabState): string {
+  return path.join(state.dir, "shared");
 }
 
 async function prepareHostDir(state: LabState, name: string): Promise<string> {
@@ -214,10 +289,10 @@ function sshdArgs(hostDir: string): string[] {
   return ["-D", "-f", path.join(hostDir, "sshd_config"), "-E", path.join(hostDir, "sshd.log")];
 }
 
-function hostState(hostDir: string, name: string, address: string, port: number, sshd: ProcRef, marker: string): HostState {
+function hostState(hostDir: string, name: string, address: string, port: number, sshd: ProcRef, marker: string, traits: HostTraits): HostState {
   const hostPublicKey = readFileSync(path.join(hostDir, "ssh_host_ed25519_key.pub"), "utf8").trim();
   return {
-    host: { name, address, port, user: "root", hostKeyFingerprint: fingerprint(hostPublicKey), hostPublicKey },
+    host: { name, address, port, user: "root", hostKeyFingerprint: fingerprint(hostPublicKey), hostPublicKey, ...traits },
     dir: hostDir,
     marker,
     sshd,
@@ -228,8 +303,11 @@ function hostState(hostDir: string, name: string, address: string, port: number,
 
 type SshdStart = { kind: "up"; sshd: ProcRef } | { kind: "exited"; code: number | null; signal: NodeJS.Signals | null; log: string };
 
-/** Spawns argv (which ends in exec'ing sshd) and waits for "Server listening" in its log, or its exit. */
-async function startSshd(argv: string[], hostDir: string, marker: string): Promise<SshdStart> {
+/**
+ * Spawns argv (which ends in exec'ing sshd) and waits for "Server listening" in its log, or its exit.
+ * `afterSpawn` does what the child waits for from outside (mapping ids into its user namespace).
+ */
+async function startSshd(argv: string[], hostDir: string, marker: string, afterSpawn?: (pid: number) => Promise<void>): Promise<SshdStart> {
   const log = path.join(hostDir, "sshd.log");
   rmSync(log, { force: true });
   const child = spawn(argv[0]!, argv.slice(1), { stdio: "ignore", env: { ...process.env, MARIONETTE_LAB: marker } });
@@ -239,6 +317,14 @@ async function startSshd(argv: string[], hostDir: string, marker: string): Promi
   let spawnError: Error | null = null;
   child.on("exit", (code, signal) => (exited = { code, signal }));
   child.on("error", (error) => (spawnError = error));
+  if (afterSpawn && child.pid !== undefined) {
+    try {
+      await afterSpawn(child.pid);
+    } catch (error) {
+      child.kill("SIGKILL");
+      throw error;
+    }
+  }
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
     if (spawnError) throw spawnError;
@@ -361,6 +447,7 @@ function makeLab(state: LabState): Lab {
   return {
     kind: state.kind,
     dir: state.dir,
+    sharedDir: sharedDirOf(state),
     hosts,
     clientKey: state.clientKey,
     knownHostsFile,
@@ -389,8 +476,10 @@ function makeLab(state: LabState): Lab {
       const h = stateOf(host);
       const env = { ...process.env, MARIONETTE_LAB: h.marker };
       const sshdUp = startTime(h.sshd.pid) === h.sshd.start;
+      // An emulated host's programs run only in its user namespace (its binfmt_misc instance is there).
+      const user = h.host.emulated ? ["-U"] : [];
       const argv = sshdUp
-        ? [tool("nsenter"), "-t", String(h.sshd.pid), "-n", "-m", "-u", "--", ...command]
+        ? [tool("nsenter"), "-t", String(h.sshd.pid), ...user, "-n", "-m", "-u", "--", ...command]
         : [tool("ip"), "netns", "exec", ns, ...command];
       return run(argv[0]!, argv.slice(1), { ...options, env });
     },

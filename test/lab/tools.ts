@@ -16,6 +16,8 @@ const TOOLS = {
   unshare: "util-linux",
   nsenter: "util-linux",
   mount: "mount",
+  mknod: "coreutils",
+  sed: "sed",
   sh: "dash",
 } as const;
 
@@ -55,7 +57,8 @@ export function tool(name: ToolName): string {
   return resolved![name];
 }
 
-function locate(name: string): string | null {
+/** The absolute path of `name` (searched on PATH unless absolute) if it is executable, else null. */
+export function locate(name: string): string | null {
   const candidates = path.isAbsolute(name) ? [name] : (process.env.PATH ?? "").split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, name));
   for (const file of candidates) {
     try {
