@@ -19,8 +19,11 @@ import type { AgentSpec } from "../core/runtime/runtime.ts";
 
 /** Benchmarks name their slot counts: the runtime waits for exactly that many slaves. */
 type BenchSpec = AgentSpec & { slots: number };
-import { bundleProgram } from "../toolchain/bundle-program.ts";
-import { agentBuildHash, agentBundle } from "../toolchain/own-files.ts";
+import { loadInventory } from "../core/hosts/inventory.ts";
+import { buildProgram } from "../toolchain/build/build.ts";
+import { AGENT_FILE, PROGRAM_FILE, readRelease } from "../toolchain/build/release-folder.ts";
+import { deploy } from "../toolchain/deploy/deploy.ts";
+import { hostTarget } from "../toolchain/targets.ts";
 import { requireLabTools, startNetnsLab, type Lab, type LabHost } from "../test/lab/lab.ts";
 import { startRuntime, stopRuntime } from "./cluster.ts";
 import { formatMiBps, formatOps, formatRatio, formatTable, formatUs, measure, percentile, sortNumbers, type PeerResult } from "./stats.ts";
@@ -35,8 +38,15 @@ const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 requireLabTools();
 const lab = await startNetnsLab(3);
 try {
-  const bundle = await bundleProgram(path.join(here, "programs", "noop.ts"), path.join(os.tmpdir(), "mnt-bench"));
   const h1 = lab.hosts[0]!;
+  const hostsFile = path.join(lab.dir, "bench-hosts.yaml");
+  lab.writeHostsYaml(hostsFile, { defaults: { slots: 2 } });
+  // The release the agents run, built for this machine's target and deployed the way mnt does.
+  const built = await buildProgram({ program: path.join(here, "programs", "noop.ts"), targets: [hostTarget()], outDir: path.join(os.tmpdir(), "mnt-bench-build") });
+  const release = readRelease(built.targets[0]!.dir)!;
+  const deployed = await deploy({ hosts: loadInventory(hostsFile).hosts, releaseFor: async () => release, check: {} });
+  const failed = deployed.results.find((result) => result.status === "failed");
+  if (failed) throw new Error(failed.error ?? "deploy failed");
 
   const sshOptions = (host: LabHost): SshConnectOptions => ({
     label: host.name,
@@ -47,20 +57,16 @@ try {
     strictHostKeyChecking: "yes",
     connectTimeoutMs: 10_000,
   });
-  const overSsh = (host: LabHost): BenchSpec => ({
-    host: host.name,
-    slots: 2,
-    programPath: `programs/${path.basename(bundle.file)}`,
-    connect: sshAgentConnector({
-      address: host.address,
-      ssh: sshOptions(host),
-      workDir: "~/.cache/mnt",
-      node: "node",
-      agent: { local: agentBundle, remote: `agent/agent-${agentBuildHash()}.cjs` },
-      program: { local: bundle.file, remote: `programs/${path.basename(bundle.file)}` },
-    }),
-  });
-  const local: BenchSpec = { host: "local", slots: 2, programPath: bundle.file, connect: localConnector(agentBundle) };
+  const overSsh = (host: LabHost): BenchSpec => {
+    const ready = deployed.ready.get(host.name)!;
+    return {
+      host: host.name,
+      slots: 2,
+      programPath: PROGRAM_FILE,
+      connect: sshAgentConnector({ session: ready.session, workDir: ready.entry.workDir, release: ready.folder, agentFile: AGENT_FILE, node: ready.node }),
+    };
+  };
+  const local: BenchSpec = { host: "local", slots: 2, programPath: path.join(release.dir, PROGRAM_FILE), connect: localConnector(path.join(release.dir, AGENT_FILE)) };
 
   // 1. tiny ops
   const rpc: PeerResult[] = [];
@@ -93,9 +99,8 @@ try {
     await stopRuntime(runtime);
   }
 
-  // 3. start-up on 3 hosts
-  const hostsFile = path.join(lab.dir, "bench-hosts.yaml");
-  lab.writeHostsYaml(hostsFile, { defaults: { slots: 2 } });
+  // 3. start-up on 3 hosts (releases in place: the first run deployed them)
+  for (const ready of deployed.ready.values()) ready.session.close();
   const mntStarts: number[] = [];
   const sshStarts: number[] = [];
   for (let k = 0; k < STARTS; k++) {

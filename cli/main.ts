@@ -3,6 +3,9 @@ import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { MntError } from "../core/errors.ts";
 import { execBuilder, execCommand, type ExecArgs } from "./commands/exec.ts";
+import { buildBuilder, buildCommand, type BuildArgs } from "./commands/build.ts";
+import { deployBuilder, deployCommand, type DeployArgs } from "./commands/deploy.ts";
+import { doctorBuilder, doctorCommand, type DoctorArgs } from "./commands/toolchain-doctor.ts";
 import { hostsCheckBuilder, hostsCheckCommand, type HostsCheckArgs } from "./commands/hosts-check.ts";
 import { ConfigError } from "../core/hosts/inventory.ts";
 import { ExitCode, exitCodeFor } from "./exit-codes.ts";
@@ -20,6 +23,34 @@ async function main(argv: string[]): Promise<number> {
         exitCode = await execCommand(args as unknown as ExecArgs);
       },
     )
+    .command(
+      "build <program>",
+      "build a release per target: the program, the agent and native addons built for each arch",
+      (y) => buildBuilder(y),
+      async (args) => {
+        exitCode = await buildCommand(args as unknown as BuildArgs);
+      },
+    )
+    .command(
+      "deploy <file> [program]",
+      "send every host the release for its target (rsync over the SSH connection; SFTP without rsync)",
+      (y) => deployBuilder(y),
+      async (args) => {
+        exitCode = await deployCommand(args as unknown as DeployArgs);
+      },
+    )
+    .command("toolchain", "what this machine needs to build for each target", (y) =>
+      y
+        .command(
+          "doctor",
+          "per target: compilers, emulator and libraries found or missing, and the apt-get line for what is missing",
+          (c) => doctorBuilder(c),
+          (args) => {
+            exitCode = doctorCommand(args as unknown as DoctorArgs);
+          },
+        )
+        .demandCommand(1, "name a toolchain command, e.g. `mnt toolchain doctor`"),
+    )
     .command("hosts", "check the hosts of an inventory", (y) =>
       y
         .command(
@@ -34,6 +65,9 @@ async function main(argv: string[]): Promise<number> {
     )
     .example("$0 exec examples/pi/pi.ts", "estimate π with one slave per core")
     .example("$0 exec examples/mandelbrot/mandelbrot.ts -- --out m.png", "render an image; args after -- go to main")
+    .example("$0 build job.ts --arch all", "a release for every target (native addons cross-compiled)")
+    .example("$0 deploy hosts.yaml job.ts", "send each host its release")
+    .example("$0 exec job.ts --hosts hosts.yaml", "build, deploy and run on the hosts")
     .demandCommand(1, "name a command, e.g. `mnt exec program.ts`")
     .parserConfiguration({ "populate--": true })
     .strict()

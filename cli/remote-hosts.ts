@@ -1,69 +1,96 @@
-// `mnt exec --hosts hosts.yaml`: checks every host at once, says up front which cannot be used and
-// why, and turns the usable ones into agent specs whose first connection is the check's own.
-import path from "node:path";
-import { checkHosts } from "../core/connections/ssh/check-hosts.ts";
+// `mnt exec --hosts hosts.yaml`: deploys first (builds and sends what is missing or stale; with
+// --no-deploy only checks that every host has its release), says up front which hosts cannot be
+// used and why, and turns the usable ones into agent specs that start the agent from each host's
+// release, over the host's one SSH connection.
 import { sshAgentConnector } from "../core/connections/ssh/agent-over-ssh.ts";
+import type { HostEntry } from "../core/hosts/inventory.ts";
 import { loadInventory } from "../core/hosts/inventory.ts";
 import { MntError } from "../core/errors.ts";
+import type { AgentConnection } from "../core/connections/connection.ts";
 import type { AgentSpec } from "../core/runtime/runtime.ts";
-import type { ProgramBundle } from "../toolchain/bundle-program.ts";
-import { agentBuildHash, agentBundle } from "../toolchain/own-files.ts";
+import { AGENT_FILE, PROGRAM_FILE } from "../toolchain/build/release-folder.ts";
+import { deploy, type DeployedHost, type DeployRequest } from "../toolchain/deploy/deploy.ts";
+import type { Release } from "../toolchain/build/release-folder.ts";
+import type { Target } from "../toolchain/targets.ts";
 import { terminalPassphrasePrompt } from "./passphrase.ts";
 import type { Reporter } from "./report.ts";
+
+export interface RemoteAgentsOptions {
+  file: string;
+  releaseFor: (target: Target) => Promise<Release>;
+  requireAll: boolean;
+  /** Refuse hosts whose release is not in place instead of deploying it. */
+  noDeploy: boolean;
+  reporter: Reporter;
+}
 
 export interface RemoteAgents {
   agents: AgentSpec[];
   /** Slaves the usable hosts will run (their slots, `auto` counted as their cores). */
   slaves: number;
+  /** Ends every host's SSH connection (after the run). */
+  close(): void;
 }
 
-export async function remoteAgents(file: string, bundle: ProgramBundle, requireAll: boolean, reporter: Reporter): Promise<RemoteAgents> {
-  const inventory = loadInventory(file);
-  const checks = await checkHosts(inventory.hosts, {
-    keepOpen: true,
-    askPassphrase: terminalPassphrasePrompt(),
-    onHostKeyRecorded: (line) => reporter.note(`recorded a new host key: ${line}`),
-  });
-  const failed = checks.filter((check) => !check.usable);
-  const usable = checks.filter((check) => check.usable);
+export async function remoteAgents(options: RemoteAgentsOptions): Promise<RemoteAgents> {
+  const inventory = loadInventory(options.file);
+  const request: Omit<DeployRequest, "hosts"> = {
+    releaseFor: options.releaseFor,
+    checkOnly: options.noDeploy,
+    check: { askPassphrase: terminalPassphrasePrompt(), onHostKeyRecorded: (line) => options.reporter.note(`recorded a new host key: ${line}`) },
+  };
+  const outcome = await deploy({ ...request, hosts: inventory.hosts });
+  for (const result of outcome.results) if (result.status === "deployed") options.reporter.note(`${result.host}: deployed ${result.target} release ${result.releaseId} (${result.filesChanged} files, ${result.bytesSent} bytes)`);
+  const ready = inventory.hosts.map((entry) => outcome.ready.get(entry.name)).filter((host): host is DeployedHost => host !== undefined);
+  const failed = outcome.results.filter((result) => result.status === "failed");
+  const close = () => ready.forEach((host) => host.session.close());
+  const checkOf = (name: string) => outcome.checks.find((check) => check?.host.name === name);
   // A single host that fails is the run's one error; with several, each is named up front.
-  if (checks.length === 1 && failed.length === 1) throw failed[0]!.error!;
-  for (const check of failed) process.stderr.write(`mnt: ${check.error!.message}\n`);
-  if (failed.length > 0 && (requireAll || usable.length === 0)) {
-    for (const check of usable) check.session?.close();
-    const refused = failed.every((check) => check.error!.code === "auth");
-    const why = requireAll ? "--require-all: not every host is usable" : "no host in the inventory is usable";
-    throw new MntError(refused ? "auth" : "infrastructure", `${inventory.file}: ${why} (${failed.length} of ${checks.length} failed, see above)`, "fix them, or run `mnt hosts check` for details");
+  if (inventory.hosts.length === 1 && failed.length === 1) {
+    throw checkOf(failed[0]!.host)?.error ?? new MntError("infrastructure", failed[0]!.error!);
   }
-  // A host that could not be reached at all may come up later: it keeps being tried, and joins the
-  // run when it answers (set aside after repeated failures). One that answered wrongly (a refused
-  // key or login, an old Node.js) will not heal by itself.
-  const later = failed.filter((check) => check.facts === null && check.error!.code === "infrastructure");
-  if (failed.length > 0) {
-    const joining = later.length > 0 ? `; ${later.map((check) => check.host.name).join(", ")} will join if ${later.length === 1 ? "it comes" : "they come"} up` : "";
-    reporter.note(`running on ${usable.length} of ${checks.length} hosts${joining}`);
+  for (const result of failed) process.stderr.write(`mnt: ${result.error}\n`);
+  if (failed.length > 0 && (options.requireAll || ready.length === 0)) {
+    close();
+    const refused = failed.every((result) => checkOf(result.host)?.error?.code === "auth");
+    const why = options.requireAll ? "--require-all: not every host is usable" : "no host in the inventory is usable";
+    throw new MntError(refused ? "auth" : "infrastructure", `${inventory.file}: ${why} (${failed.length} of ${inventory.hosts.length} failed, see above)`, "fix them, or run `mnt hosts check` for details");
   }
-  const agent = { local: agentBundle, remote: `agent/agent-${agentBuildHash()}.cjs` };
-  const program = { local: bundle.file, remote: `programs/${path.basename(bundle.file)}` };
-  const agents = [...usable, ...later].map((check): AgentSpec => {
-    const { host } = check;
-    return {
-      host: host.name,
-      slots: host.slots,
-      // Relative to the work folder, where the agent runs.
-      programPath: program.remote,
-      connect: sshAgentConnector({
-        address: host.address,
-        ssh: check.sshOptions,
-        workDir: host.workDir,
-        node: host.node,
-        agent,
-        program,
-        firstSession: check.session ?? undefined,
-        onStderrLine: (line) => reporter.event({ kind: "log", host: host.name, slot: null, stream: "stderr", line }),
-      }),
-    };
+  // A host that could not be reached at all may come up later: it keeps being tried, deployed
+  // when it answers, and joins the run (set aside after repeated failures). One that answered
+  // wrongly (a refused key or login, an old Node.js, no build) will not heal by itself.
+  const later = inventory.hosts.filter((entry) => {
+    const check = checkOf(entry.name);
+    return check !== undefined && check.facts === null && check.error?.code === "infrastructure";
   });
-  const slaves = usable.reduce((sum, check) => sum + (check.host.slots === "auto" ? (check.facts?.cores ?? 0) : check.host.slots), 0);
-  return { agents, slaves };
+  if (failed.length > 0) {
+    const joining = later.length > 0 ? `; ${later.map((entry) => entry.name).join(", ")} will join if ${later.length === 1 ? "it comes" : "they come"} up` : "";
+    options.reporter.note(`running on ${ready.length} of ${inventory.hosts.length} hosts${joining}`);
+  }
+  const logger = (name: string) => (line: string) => options.reporter.event({ kind: "log", host: name, slot: null, stream: "stderr", line });
+  const agents: AgentSpec[] = [
+    ...ready.map((host): AgentSpec => ({ host: host.entry.name, slots: host.entry.slots, programPath: PROGRAM_FILE, connect: agentConnector(host, logger(host.entry.name)) })),
+    ...later.map((entry): AgentSpec => ({ host: entry.name, slots: entry.slots, programPath: PROGRAM_FILE, connect: lateConnector(entry, request, logger(entry.name), (host) => ready.push(host)) })),
+  ];
+  const slaves = ready.reduce((sum, host) => sum + (host.entry.slots === "auto" ? (host.check.facts?.cores ?? 0) : host.entry.slots), 0);
+  return { agents, slaves, close };
+}
+
+function agentConnector(host: DeployedHost, onStderrLine: (line: string) => void): () => Promise<AgentConnection> {
+  return sshAgentConnector({ session: host.session, workDir: host.entry.workDir, release: host.folder, agentFile: AGENT_FILE, node: host.node, onStderrLine });
+}
+
+/** A host down at the start: each attempt deploys it first, until that has worked once. */
+function lateConnector(entry: HostEntry, request: Omit<DeployRequest, "hosts">, onStderrLine: (line: string) => void, onReady: (host: DeployedHost) => void): () => Promise<AgentConnection> {
+  let connect: (() => Promise<AgentConnection>) | null = null;
+  return async () => {
+    if (!connect) {
+      const outcome = await deploy({ ...request, hosts: [entry] });
+      const host = outcome.ready.get(entry.name);
+      if (!host) throw new MntError("infrastructure", outcome.results[0]!.error ?? `${entry.name}: not deployed`);
+      onReady(host);
+      connect = agentConnector(host, onStderrLine);
+    }
+    return connect();
+  };
 }

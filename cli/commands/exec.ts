@@ -8,9 +8,13 @@ import { runProgram, type RunOutcome } from "../../core/runtime/run-program.ts";
 import type { AgentSpec, Runtime, RuntimeOptions } from "../../core/runtime/runtime.ts";
 import { remoteAgents } from "../remote-hosts.ts";
 import type { RunStats } from "../../core/program/index.ts";
-import { bundleProgram } from "../../toolchain/bundle-program.ts";
+import { PROGRAM_FILE } from "../../toolchain/build/release-folder.ts";
+import { hostTarget } from "../../toolchain/targets.ts";
+import { releaseSource } from "../release-source.ts";
 import { ExitCode, exitCodeFor } from "../exit-codes.ts";
-import { agentBuildHash, agentBundle, cacheDir, packageRoot } from "../../toolchain/own-files.ts";
+import { agentBuildHash, cacheDir, packageRoot } from "../../toolchain/own-files.ts";
+import { AGENT_FILE } from "../../toolchain/build/release-folder.ts";
+import { createHash } from "node:crypto";
 import { plainReporter } from "../report.ts";
 import { startProgress } from "../progress.ts";
 
@@ -19,6 +23,8 @@ export interface ExecArgs {
   slots?: number;
   hosts?: string;
   "require-all": boolean;
+  deploy: boolean;
+  out?: string;
   "op-timeout"?: number;
   "slave-timeout"?: number;
   "agent-timeout"?: number;
@@ -35,6 +41,8 @@ export function execBuilder(yargs: Argv): Argv<ExecArgs> {
     .positional("program", { type: "string", describe: "the program (a TypeScript or JavaScript module)", demandOption: true })
     .option("hosts", { type: "string", describe: "run the slaves on the hosts of this inventory (see hosts.example.yaml), over SSH" })
     .option("require-all", { type: "boolean", default: false, describe: "with --hosts: fail unless every host is usable (default: run on those that are)" })
+    .option("deploy", { type: "boolean", default: true, describe: "with --hosts: build and deploy what is missing or stale first (--no-deploy: refuse hosts whose release is not in place)" })
+    .option("out", { type: "string", describe: "the build folder (default: one per program in mnt's cache)" })
     .option("slots", { type: "number", describe: "slaves to run on this machine (default: its core count)" })
     .option("op-timeout", { type: "number", group: "Recovery:", describe: "default timeout of every worker op, ms (a slave stuck in it is then killed and replaced) [default: none]" })
     .option("slave-timeout", { type: "number", group: "Recovery:", describe: "a slave with no heartbeat for this long (stopped, frozen) is killed and replaced, ms [default: 5000]" })
@@ -101,17 +109,25 @@ async function execProgram(args: ExecArgs, started: number): Promise<number> {
   const recovery = recoveryOptions(args);
   if (args.hosts !== undefined && args.slots !== undefined) throw new MntError("usage", "--slots is for runs on this machine; with --hosts, set slots: in the hosts file");
   if (args.hosts === undefined && args["require-all"]) throw new MntError("usage", "--require-all needs --hosts");
-  const bundle = await bundleProgram(args.program, path.join(cacheDir(), "programs"));
+  // Built per program in mnt's cache (not a shared folder): two programs run side by side never
+  // replace each other's release under a running agent.
+  const outDir = args.out ?? path.join(cacheDir(), "build", createHash("sha256").update(path.resolve(args.program)).digest("hex").slice(0, 16));
+  const releaseFor = releaseSource({ program: args.program, outDir, note: (line) => reporter.note(line), verbose: false });
+  const local = await releaseFor(hostTarget());
+  const masterProgram = path.join(local.dir, PROGRAM_FILE);
   let agents: AgentSpec[];
   let slots: number;
+  let closeHosts = () => {};
   if (args.hosts !== undefined) {
-    ({ agents, slaves: slots } = await remoteAgents(args.hosts, bundle, args["require-all"], reporter));
+    const remote = await remoteAgents({ file: args.hosts, releaseFor, requireAll: args["require-all"], noDeploy: !args.deploy, reporter });
+    ({ agents, slaves: slots } = remote);
+    closeHosts = remote.close;
   } else {
     slots = args.slots ?? (os.availableParallelism?.() ?? os.cpus().length);
-    const connect = localConnector(agentBundle, {
+    const connect = localConnector(path.join(local.dir, AGENT_FILE), {
       onStderrLine: (line) => reporter.event({ kind: "log", host: "local", slot: null, stream: "stderr", line }),
     });
-    agents = [{ host: "local", connect, slots, programPath: bundle.file }];
+    agents = [{ host: "local", connect, slots, programPath: masterProgram }];
   }
 
   // Ctrl-C (or a SIGTERM from CI): stop cleanly, say what finished, exit 130 (143). Twice: at once.
@@ -134,7 +150,7 @@ async function execProgram(args: ExecArgs, started: number): Promise<number> {
   let outcome: RunOutcome;
   try {
     outcome = await runProgram({
-      bundle: bundle.file,
+      bundle: masterProgram,
       agents,
       argv: (args["--"] ?? []).map(String),
       expectedBuild: agentBuildHash(),
@@ -147,6 +163,7 @@ async function execProgram(args: ExecArgs, started: number): Promise<number> {
       runtime: recovery,
     });
   } finally {
+    closeHosts();
     progress?.stop();
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);

@@ -4,6 +4,7 @@ import type { Argv } from "yargs";
 import { checkHosts, type HostCheck } from "../../core/connections/ssh/check-hosts.ts";
 import { loadInventory } from "../../core/hosts/inventory.ts";
 import { ExitCode } from "../exit-codes.ts";
+import { formatBytes } from "../format.ts";
 import { terminalPassphrasePrompt } from "../passphrase.ts";
 
 export interface HostsCheckArgs {
@@ -45,7 +46,11 @@ function checkJson(check: HostCheck) {
     fingerprint: check.hostKeyFingerprint,
     os: facts?.os ?? null,
     arch: facts?.arch ?? null,
+    platform: facts?.platform ?? null,
+    machine: facts?.machine ?? null,
     node: facts?.node ?? null,
+    napi: facts?.napi ?? null,
+    libc: facts?.libc ?? null,
     cores: facts?.cores ?? null,
     freeBytes: facts?.freeBytes ?? null,
     rsync: facts?.rsync ?? null,
@@ -72,9 +77,4 @@ function renderTable(checks: HostCheck[]): string {
   }
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
   return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join("  ").trimEnd()).join("\n");
-}
-
-function formatBytes(bytes: number): string {
-  const gib = bytes / 2 ** 30;
-  return gib >= 1 ? `${gib.toFixed(1)} GiB` : `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 }

@@ -1,36 +1,27 @@
-// Agents on remote hosts: the agent bundle and the program bundle are placed under the host's work
-// folder at content-addressed paths (sent once over the same SSH connection), then the agent runs
-// in an exec channel (no pty) whose stdin/stdout carry the frames and whose stderr lines are the
-// agent's own messages. One SSH connection per agent: when it drops, the agent on the host sees
-// its stdin close and exits with its slaves, and the runtime reconnects through `connect` again.
-import { readFileSync } from "node:fs";
-import path from "node:path";
+// Agents on remote hosts, started from a release that is already there (putting it there is the
+// deploy's job, toolchain/deploy/): the agent runs in an exec channel (no pty) on the host's one
+// SSH connection, in the release folder, and its stdin/stdout carry the frames while its stderr
+// lines are the agent's own messages. When the connection drops, the agent on the host sees its
+// stdin close and exits with its slaves, and the runtime reconnects through `connect` again.
 import { quote } from "shell-quote";
 import type { AgentConnection } from "../connection.ts";
 import { LineSplitter } from "../../protocol/line-splitter.ts";
 import { streamTransport } from "../../protocol/stream-transport.ts";
 import { MntError } from "../../errors.ts";
-import { connectSsh, type SshConnectOptions, type SshSession } from "./connect.ts";
-
-export interface ShippedFile {
-  /** The file on this machine. */
-  local: string;
-  /** Its path under the remote work folder, e.g. `agent/agent-<hash>.cjs` (content-addressed). */
-  remote: string;
-}
+import type { SshSession } from "./connect.ts";
+import type { HostSession } from "./host-session.ts";
 
 export interface RemoteAgentOptions {
-  address: string;
-  ssh: SshConnectOptions;
+  session: HostSession;
   /** The remote work folder; a leading `~/` is the remote user's home. */
   workDir: string;
-  /** The shell command that runs Node.js there (the user's own words: not quoted). */
+  /** The release folder relative to the work folder (`releases/<release-id>`): the agent's working directory. */
+  release: string;
+  /** The agent bundle, relative to the release folder. */
+  agentFile: string;
+  /** The shell command that runs Node.js there (the user's own words, or a quoted shipped one: not quoted again). */
   node: string;
-  agent: ShippedFile;
-  program: ShippedFile;
   onStderrLine?: (line: string) => void;
-  /** A session already open (e.g. by the host check) to use for the first connection. */
-  firstSession?: SshSession;
 }
 
 /** How long the agent gets to exit after its stdin closed, before the SSH connection is cut. */
@@ -44,42 +35,19 @@ export function remoteDirWord(dir: string): string {
 }
 
 export function sshAgentConnector(options: RemoteAgentOptions): () => Promise<AgentConnection> {
-  let first = options.firstSession;
   return async () => {
-    const session = first ?? (await connectSsh(options.address, options.ssh));
-    first = undefined;
+    const session = await options.session.get();
     try {
-      await shipFiles(session, options);
-      return await startAgent(session, options);
+      return await startAgent(options, session);
     } catch (error) {
-      session.close();
-      throw error instanceof MntError ? error : new MntError("infrastructure", `${options.ssh.label}: cannot start the agent: ${(error as Error).message}`);
+      options.session.reset(session);
+      throw error instanceof MntError ? error : new MntError("infrastructure", `${options.session.label}: cannot start the agent: ${(error as Error).message}`);
     }
   };
 }
 
-/** Sends the files the host does not have yet (checked by path: the paths name the content). */
-async function shipFiles(session: SshSession, options: RemoteAgentOptions): Promise<void> {
-  const dir = remoteDirWord(options.workDir);
-  const files = [options.agent, options.program];
-  const folders = [...new Set(files.map((file) => path.posix.dirname(file.remote)))];
-  const probe = `mkdir -p ${folders.map((folder) => `${dir}/${quote([folder])}`).join(" ")} && cd ${dir} && for f in ${quote(files.map((f) => f.remote))}; do [ -f "$f" ] || echo "$f"; done`;
-  const missing = await session.run(probe);
-  if (missing.code !== 0) {
-    throw new MntError("infrastructure", `${options.ssh.label}: cannot use the work folder ${options.workDir}: ${firstLine(missing.stderr)}`, "check workDir in the hosts file and the free disk there");
-  }
-  const wanted = new Set(missing.stdout.split("\n").filter(Boolean));
-  for (const file of files) {
-    if (!wanted.has(file.remote)) continue;
-    // Written under a temporary name and renamed: a half-sent file never has the final name.
-    const temporary = `${file.remote}.partial-${process.pid}-${Date.now()}`;
-    const sent = await session.run(`cd ${dir} && cat > ${quote([temporary])} && mv ${quote([temporary])} ${quote([file.remote])}`, readFileSync(file.local));
-    if (sent.code !== 0) throw new MntError("infrastructure", `${options.ssh.label}: cannot write ${options.workDir}/${file.remote}: ${firstLine(sent.stderr)}`, "check the free disk there");
-  }
-}
-
-async function startAgent(session: SshSession, options: RemoteAgentOptions): Promise<AgentConnection> {
-  const command = `cd ${remoteDirWord(options.workDir)} && exec ${options.node} --enable-source-maps ${quote([options.agent.remote])}`;
+async function startAgent(options: RemoteAgentOptions, session: SshSession): Promise<AgentConnection> {
+  const command = `cd ${remoteDirWord(options.workDir)}/${quote([options.release])} && exec ${options.node} --enable-source-maps ${quote([options.agentFile])}`;
   const channel = await session.exec(command);
   const stderr = new LineSplitter((lines) => lines.forEach((line) => options.onStderrLine?.(line)));
   channel.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
@@ -91,14 +59,11 @@ async function startAgent(session: SshSession, options: RemoteAgentOptions): Pro
     transport: streamTransport(channel, channel, () => channel.end()),
     async close() {
       channel.end();
-      const timer = setTimeout(() => session.close(), EXIT_GRACE_MS);
+      // An agent that does not leave when told is cut off with the whole connection (the next
+      // user of the host opens a new one); one that leaves keeps the connection for the others.
+      const timer = setTimeout(() => options.session.reset(session), EXIT_GRACE_MS);
       await closed;
       clearTimeout(timer);
-      session.close();
     },
   };
-}
-
-function firstLine(text: string): string {
-  return text.trim().split("\n")[0] || "no message";
 }

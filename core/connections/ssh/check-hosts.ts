@@ -1,9 +1,10 @@
 // Every host of an inventory, checked at once: reachable, logged in, host key status, and what it
-// runs (probe.ts). `mnt hosts check` prints it; `mnt exec --hosts` reuses the open connections to
-// start its agents on the hosts that passed.
+// runs (probe.ts). `mnt hosts check` prints it; `mnt deploy` and `mnt exec --hosts` go on using
+// each usable host's connection (HostSession) for the deploy and the agents.
 import type { HostEntry } from "../../hosts/inventory.ts";
 import { MntError } from "../../errors.ts";
-import { connectSsh, type SshConnectOptions, type SshSession } from "./connect.ts";
+import type { SshConnectOptions } from "./connect.ts";
+import { HostSession } from "./host-session.ts";
 import { probeHost, type HostFacts } from "./probe.ts";
 
 export interface HostCheck {
@@ -16,8 +17,8 @@ export interface HostCheck {
   facts: HostFacts | null;
   /** Why it is not usable: one line naming the host. */
   error: MntError | null;
-  /** Open when usable: the first agent reuses it. */
-  session: SshSession | null;
+  /** The host's connection, open when usable and kept (keepOpen): the deploy and the agents use it. */
+  session: HostSession | null;
   /** How it was reached: the agents connect again the same way. */
   sshOptions: SshConnectOptions;
   elapsedMs: number;
@@ -26,7 +27,7 @@ export interface HostCheck {
 export interface CheckOptions {
   askPassphrase?: SshConnectOptions["askPassphrase"];
   onHostKeyRecorded?: (line: string) => void;
-  /** Keep the connections of usable hosts open (for agents); otherwise close them. */
+  /** Keep the connections of usable hosts open (for the deploy and agents); otherwise close them. */
   keepOpen: boolean;
 }
 
@@ -50,22 +51,23 @@ export function checkHosts(hosts: HostEntry[], options: CheckOptions): Promise<H
   return Promise.all(hosts.map((host) => checkHost(host, options)));
 }
 
-async function checkHost(host: HostEntry, options: CheckOptions): Promise<HostCheck> {
+export async function checkHost(host: HostEntry, options: CheckOptions): Promise<HostCheck> {
   const started = performance.now();
   const sshOptions = sshOptionsFor(host, options);
   const check: HostCheck = { host, usable: false, hostKey: null, hostKeyFingerprint: null, facts: null, error: null, session: null, sshOptions, elapsedMs: 0 };
   try {
-    const session = await connectSsh(host.address, sshOptions);
+    const connection = new HostSession(host.address, sshOptions);
+    const session = await connection.get();
     check.hostKey = session.hostKey;
     check.hostKeyFingerprint = session.hostKeyFingerprint;
     check.facts = await probeHost(session, host.node, host.workDir);
     if (check.facts.problem) {
       check.error = new MntError("infrastructure", `${host.name}: ${check.facts.problem}`);
-      session.close();
+      connection.close();
     } else {
       check.usable = true;
-      if (options.keepOpen) check.session = session;
-      else session.close();
+      if (options.keepOpen) check.session = connection;
+      else connection.close();
     }
   } catch (error) {
     check.error = error instanceof MntError ? error : new MntError("infrastructure", `${host.name}: ${(error as Error).message}`);

@@ -1,19 +1,28 @@
 // Bundles a user program (TypeScript) into one ESM file with a source map, for master and slaves.
-import { build, type Message, type OutputFile } from "esbuild";
+// Packages that cannot be bundled (native addons: their loaders look for `.node` files next to
+// their own `__dirname`) stay external and are listed, so the build puts them, built for each
+// target, in the release's node_modules beside the bundle.
+import { build, type Message, type OutputFile, type Plugin } from "esbuild";
 import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { builtinModules } from "node:module";
 import path from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { MntError } from "../core/errors.ts";
-import { artefactId } from "../core/protocol/manifest.ts";
+import { pathToFileURL } from "node:url";
+import { MntError } from "../../core/errors.ts";
+import { artefactId } from "../../core/protocol/manifest.ts";
+import { isNativePackage } from "../native/detect.ts";
+import { packageRoot } from "../own-files.ts";
 
 const PACKAGE_NAME = "marionette-mnt";
-const PROGRAM_API = fileURLToPath(new URL("../core/program/index.ts", import.meta.url));
+// From the package root: this file runs from the sources and from dist/cli.js alike.
+const PROGRAM_API = path.join(packageRoot, "core", "program", "index.ts");
 
 export interface ProgramBundle {
   /** Absolute path of the bundled program (.mjs, source map beside it). */
   file: string;
   /** sha256 prefix of the bundle: names it, so the same program is not rebuilt or resent. */
   hash: string;
+  /** Native packages the program imports, left out of the bundle (sorted). */
+  externals: string[];
 }
 
 export async function bundleProgram(entry: string, outDir: string): Promise<ProgramBundle> {
@@ -22,6 +31,7 @@ export async function bundleProgram(entry: string, outDir: string): Promise<Prog
   mkdirSync(outDir, { recursive: true });
   const staging = path.join(outDir, `build-${process.pid}.mjs`);
   let bytes: Buffer;
+  const externals = new Set<string>();
   try {
     const result = await build({
       entryPoints: [source],
@@ -36,6 +46,7 @@ export async function bundleProgram(entry: string, outDir: string): Promise<Prog
       logLevel: "silent",
       // The program imports the API by package name wherever it lives on disk.
       alias: { [PACKAGE_NAME]: PROGRAM_API },
+      plugins: [nativeExternals(externals)],
       // Bundled CommonJS dependencies may call require(): give the ESM bundle one.
       banner: { js: "import { createRequire as __mntCreateRequire } from 'node:module'; const require = __mntCreateRequire(import.meta.url);" },
     });
@@ -53,7 +64,43 @@ export async function bundleProgram(entry: string, outDir: string): Promise<Prog
   const file = path.join(outDir, `program-${hash}.mjs`);
   writeFileSync(staging, bytes);
   renameSync(staging, file);
-  return { file, hash };
+  return { file, hash, externals: [...externals].sort() };
+}
+
+/** Marks imports of native packages external and collects their names. */
+function nativeExternals(found: Set<string>): Plugin {
+  return {
+    name: "mnt-native-externals",
+    setup(esbuild) {
+      const verdicts = new Map<string, boolean>();
+      esbuild.onResolve({ filter: /^[^./]/ }, (args) => {
+        const name = packageName(args.path);
+        if (name === PACKAGE_NAME || args.path.startsWith("node:") || builtinModules.includes(name)) return undefined;
+        const dir = packageDir(name, args.resolveDir);
+        if (dir === null) return undefined; // esbuild reports it, with the importer's position
+        let native = verdicts.get(dir);
+        if (native === undefined) verdicts.set(dir, (native = isNativePackage(dir)));
+        if (!native) return undefined;
+        found.add(name);
+        return { path: args.path, external: true };
+      });
+    },
+  };
+}
+
+/** `@scope/name/sub` → `@scope/name`; `name/sub` → `name`. */
+function packageName(specifier: string): string {
+  const parts = specifier.split("/");
+  return specifier.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0]!;
+}
+
+/** The folder Node.js would load package `name` from, looking up from `fromDir`. */
+function packageDir(name: string, fromDir: string): string | null {
+  for (let dir = fromDir; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, "node_modules", name);
+    if (existsSync(path.join(candidate, "package.json"))) return candidate;
+    if (path.dirname(dir) === dir) return null;
+  }
 }
 
 /**
