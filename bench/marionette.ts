@@ -5,7 +5,7 @@ import os from "node:os";
 import { fileURLToPath } from "node:url";
 import { localConnector } from "../core/connections/local.ts";
 import type { Runtime } from "../core/runtime/runtime.ts";
-import { bundleProgram } from "../toolchain/bundle-program.ts";
+import { bundleProgram } from "../toolchain/build/bundle-program.ts";
 import { agentBundle } from "../toolchain/own-files.ts";
 import { startRuntime, stopRuntime } from "./cluster.ts";
 import { measure, type ByteResult, type Method, type PeerResult } from "./stats.ts";

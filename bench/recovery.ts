@@ -16,7 +16,7 @@ import { localConnector } from "../core/connections/local.ts";
 import { createMasterApi } from "../core/runtime/master-api.ts";
 import { loadProgram } from "../core/runtime/run-program.ts";
 import type { RuntimeEvent } from "../core/runtime/runtime.ts";
-import { bundleProgram } from "../toolchain/bundle-program.ts";
+import { bundleProgram } from "../toolchain/build/bundle-program.ts";
 import { agentBundle } from "../toolchain/own-files.ts";
 import { startRuntime, stopRuntime } from "./cluster.ts";
 import { formatTable, percentile, sortNumbers } from "./stats.ts";

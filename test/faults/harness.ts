@@ -9,7 +9,7 @@ import { createMasterApi } from "../../core/runtime/master-api.ts";
 import { loadProgram } from "../../core/runtime/run-program.ts";
 import { Runtime, type RuntimeEvent, type RuntimeOptions } from "../../core/runtime/runtime.ts";
 import type { Master, Program } from "../../core/program/index.ts";
-import { bundleProgram } from "../../toolchain/bundle-program.ts";
+import { bundleProgram } from "../../toolchain/build/bundle-program.ts";
 import { agentBuildHash, agentBundle } from "../../toolchain/own-files.ts";
 import type program from "./programs/faults.ts";
 import { seededRandom } from "../helpers/seeded-random.ts";

@@ -7,7 +7,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { startLocalAgent, type LocalAgent } from "../../core/connections/local.ts";
 import { Runtime } from "../../core/runtime/runtime.ts";
-import { bundleProgram } from "../../toolchain/bundle-program.ts";
+import { bundleProgram } from "../../toolchain/build/bundle-program.ts";
 import { agentBuildHash, agentBundle } from "../../toolchain/own-files.ts";
 import model, { type Probe } from "./model/program.ts";
 
