@@ -11,9 +11,9 @@ export interface ElfFacts {
   littleEndian: boolean;
   /** e_machine: 62 x86-64, 183 AArch64, 40 ARM, 243 RISC-V. */
   machine: number;
-  /** Highest `GLIBC_x.y` the file references: the oldest glibc that can load it. Null: none. */
+  /** Highest `GLIBC_x.y` the file references, as `x.y` (`2.17`): the oldest glibc that can load it. Null: none. */
   glibc: string | null;
-  /** Highest `GLIBCXX_x.y.z` (libstdc++) it references: C++ addons need at least that libstdc++. */
+  /** Highest `GLIBCXX_x.y.z` (libstdc++) it references, as `x.y.z`: C++ addons need at least that libstdc++. */
   glibcxx: string | null;
   /** Highest N-API version among the Node-API functions it imports; null when it uses none. */
   napi: number | null;
@@ -87,7 +87,7 @@ function isV8Symbol(name: string): boolean {
   return /^_ZN[KVR]*(2v8|4node)/.test(name) || name === "node_module_register";
 }
 
-/** `GLIBC_2.17` > `GLIBC_2.4`: compared as numbers, part by part. */
+/** `GLIBC_2.17` > `GLIBC_2.4`: compared as numbers, part by part; the answer without the prefix (`2.17`). */
 function highestVersion(names: string[], prefix: string): string | null {
   let best: number[] | null = null;
   for (const name of names) {
@@ -97,7 +97,7 @@ function highestVersion(names: string[], prefix: string): string | null {
     const parts = rest.split(".").map(Number);
     if (best === null || compareParts(parts, best) > 0) best = parts;
   }
-  return best ? `${prefix.slice(0, -1)}_${best.join(".")}` : null;
+  return best ? best.join(".") : null;
 }
 
 function compareParts(a: number[], b: number[]): number {

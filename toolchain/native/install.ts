@@ -33,14 +33,24 @@ export interface InstallNativeOptions {
   nodedir?: string;
 }
 
-export async function installNativePackages(options: InstallNativeOptions): Promise<AddonRecord[]> {
+export interface NativeInstall {
+  /** One record per `.node` file in `outDir/node_modules`, sorted by path. */
+  addons: AddonRecord[];
+  /** Every package put in `outDir/node_modules` (the closure), with where it went. */
+  packages: { name: string; version: string; installPath: string }[];
+  /** The packages built from source (names), and how long that took. */
+  builtFromSource: string[];
+  buildSeconds: number;
+}
+
+export async function installNativePackages(options: InstallNativeOptions): Promise<NativeInstall> {
   const { projectDir, target, outDir } = options;
   const env = options.env ?? process.env;
   const nodedir = options.nodedir ?? env.npm_config_nodedir ?? "/usr";
   const log = options.onLog ?? (() => {});
   const lockFile = path.join(projectDir, "package-lock.json");
   if (!existsSync(lockFile)) throw new MntError("config", `${lockFile}: no such file`, "run npm install in the project: mnt build installs the versions its lock names");
-  if (options.packages.length === 0) return [];
+  if (options.packages.length === 0) return { addons: [], packages: [], builtFromSource: [], buildSeconds: 0 };
 
   const lock = asLockfile(JSON.parse(readFileSync(lockFile, "utf8")), lockFile);
   const closure = packageClosure(lock, options.packages, target, projectDir);
@@ -54,12 +64,14 @@ export async function installNativePackages(options: InstallNativeOptions): Prom
     for (const [pkg, kind] of kinds) if (kind !== "platform-package") prunePrebuilds(path.join(tree, pkg.installPath), target);
 
     const sources = [...kinds].filter(([, kind]) => kind === "source").map(([pkg]) => pkg);
+    const names = [...new Set(sources.map((pkg) => pkg.name))];
+    let buildSeconds = 0;
     if (sources.length > 0) {
-      const names = [...new Set(sources.map((pkg) => pkg.name))];
       log(`${target.name}: building ${names.join(", ")} from source`);
       const started = Date.now();
       await buildFromSource(tree, names, target, { env, nodedir, onLine: log });
-      log(`${target.name}: built ${names.join(", ")} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      buildSeconds = (Date.now() - started) / 1000;
+      log(`${target.name}: built ${names.join(", ")} in ${buildSeconds.toFixed(1)} s`);
       for (const pkg of sources) {
         const dir = path.join(tree, pkg.installPath);
         pruneBuildOutputs(dir, readPackageJson(dir).binary?.module_path !== undefined);
@@ -68,12 +80,13 @@ export async function installNativePackages(options: InstallNativeOptions): Prom
     for (const leftover of [".tarballs", "package.json", "node_modules/.bin", "node_modules/.package-lock.json"]) {
       rmSync(path.join(tree, leftover), { recursive: true, force: true });
     }
-    const records = addonRecords(tree, { target, closure, kinds, headersAbi: headersAbi(nodedir) });
+    const addons = addonRecords(tree, { target, closure, kinds, headersAbi: headersAbi(nodedir) });
 
     const destination = path.join(outDir, "node_modules");
     rmSync(destination, { recursive: true, force: true });
     renameSync(path.join(tree, "node_modules"), destination);
-    return records;
+    const packages = closure.map(({ name, version, installPath }) => ({ name, version, installPath }));
+    return { addons, packages, builtFromSource: names, buildSeconds };
   } finally {
     rmSync(tree, { recursive: true, force: true });
   }

@@ -20,9 +20,9 @@ export interface AddonRecord {
   napi: number | null;
   /** NODE_MODULE_VERSION it was built for when it uses the V8/node C++ ABI; null for N-API-only addons. */
   nodeAbi: string | null;
-  /** Its glibc floor: the highest GLIBC_x.y it references (null: none). */
+  /** Its glibc floor: the highest GLIBC_x.y it references, as `x.y` (`2.17`; null: none). */
   glibc: string | null;
-  /** Its libstdc++ floor: the highest GLIBCXX_x.y.z it references (null: none, a C or Rust addon). */
+  /** Its libstdc++ floor: the highest GLIBCXX_x.y.z it references, as `x.y.z` (null: none, a C or Rust addon). */
   glibcxx: string | null;
   elfMachine: number;
   /** The requested package whose `require()` loads this file (the load test requires it by that name). */
