@@ -39,6 +39,8 @@ export function releaseSource(options: ReleaseSourceOptions): (target: Target) =
           if (worthSaying) renderBuildEvent(event, options.note);
         },
       });
+      const failure = result.failed[0];
+      if (failure) throw failure.error;
       return readRelease(result.targets[0]!.dir)!;
     });
     queue = built.catch(() => {});

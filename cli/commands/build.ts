@@ -2,7 +2,7 @@
 import type { Argv } from "yargs";
 import { DEFAULT_OUT_DIR, buildProgram } from "../../toolchain/build/build.ts";
 import type { BuildEvent, TargetBuilt } from "../../toolchain/build/events.ts";
-import { ExitCode } from "../exit-codes.ts";
+import { ExitCode, exitCodeFor } from "../exit-codes.ts";
 import { chooseTargets } from "../target-choice.ts";
 import { formatBytes } from "../format.ts";
 
@@ -38,11 +38,17 @@ export async function buildCommand(args: BuildArgs): Promise<number> {
   const targets = await chooseTargets(args.arch, args.hosts, note);
   const result = await buildProgram({ program: args.program, targets, outDir: args.out, force: args.force, onEvent: (event) => renderBuildEvent(event, note) });
   const upToDate = result.targets.every((t) => t.upToDate);
-  note(`${upToDate ? "nothing changed" : "built"} in ${((performance.now() - started) / 1000).toFixed(2)} s: ${result.targets.map((t) => t.target).join(", ")} under ${args.out}`);
+  const seconds = ((performance.now() - started) / 1000).toFixed(2);
+  if (result.targets.length > 0) note(`${upToDate ? "nothing changed" : "built"} in ${seconds} s: ${result.targets.map((t) => t.target).join(", ")} under ${args.out}`);
+  const ok = result.failed.length === 0;
   if (args.json) {
-    process.stdout.write(JSON.stringify({ ok: true, program: args.program, bundle: result.bundle.hash, externals: result.bundle.externals, out: args.out, ms: Math.round(performance.now() - started), targets: result.targets.map(targetJson) }) + "\n");
+    const failed = result.failed.map((f) => ({ target: f.target, error: f.error.message }));
+    process.stdout.write(JSON.stringify({ ok, program: args.program, bundle: result.bundle.hash, externals: result.bundle.externals, out: args.out, ms: Math.round(performance.now() - started), targets: result.targets.map(targetJson), failed }) + "\n");
+  } else {
+    for (const f of result.failed) process.stderr.write(`mnt: ${f.error.message}\n`);
   }
-  return ExitCode.ok;
+  if (ok) return ExitCode.ok;
+  return exitCodeFor(result.failed[0]!.error);
 }
 
 export function renderBuildEvent(event: BuildEvent, note: (line: string) => void): void {
@@ -58,6 +64,8 @@ export function renderBuildEvent(event: BuildEvent, note: (line: string) => void
     case "target.done":
       note(describeTarget(event.built));
       return;
+    case "target.failed":
+      return; // said once, as an error line, when the build ends
     default: {
       const never: never = event;
       return never;

@@ -28,6 +28,8 @@ export interface BuildRequest {
 export interface BuildResult {
   bundle: ProgramBundle;
   targets: TargetBuilt[];
+  /** Targets that could not be built, each with its one-line error. */
+  failed: Array<{ target: string; error: MntError }>;
 }
 
 /** What a target's release was made from: equal inputs → the release on disk is current. */
@@ -52,9 +54,23 @@ export async function buildProgram(request: BuildRequest): Promise<BuildResult> 
   }
   const agentId = artefactId(readFileSync(agentBundle));
   const built: TargetBuilt[] = [];
+  const failed: BuildResult["failed"] = [];
   for (const target of request.targets) {
-    const started = performance.now();
     emit({ kind: "target.start", target: target.name });
+    try {
+      const result = await buildTarget(target);
+      emit({ kind: "target.done", built: result });
+      built.push(result);
+    } catch (error) {
+      const reason = error instanceof MntError ? error : new MntError("program", `${target.name}: ${(error as Error).message}`);
+      emit({ kind: "target.failed", target: target.name, error: reason.message });
+      failed.push({ target: target.name, error: reason });
+    }
+  }
+  return { bundle, targets: built, failed };
+
+  async function buildTarget(target: Target): Promise<TargetBuilt> {
+    const started = performance.now();
     const natives =
       bundle.externals.length === 0
         ? null
@@ -85,10 +101,8 @@ export async function buildProgram(request: BuildRequest): Promise<BuildResult> 
       addons: release.manifest.addons,
       ms: performance.now() - started,
     };
-    emit({ kind: "target.done", built: result });
-    built.push(result);
+    return result;
   }
-  return { bundle, targets: built };
 }
 
 /** The npm project a program belongs to: the nearest folder above it with a package.json. */

@@ -22,4 +22,6 @@ export type BuildEvent =
   | { kind: "bundled"; program: string; id: string; externals: string[]; ms: number }
   | { kind: "target.start"; target: TargetName }
   | { kind: "target.log"; target: TargetName; line: string }
-  | { kind: "target.done"; built: TargetBuilt };
+  | { kind: "target.done"; built: TargetBuilt }
+  /** One line naming the target, what failed and the fix; the other targets are still built. */
+  | { kind: "target.failed"; target: TargetName; error: string };
