@@ -78,7 +78,7 @@ async function download(emulation: Emulation, temp: string): Promise<string> {
 }
 
 /** e_machine of an ELF file (little-endian, bytes 18–19), or null when it is not one. */
-function elfMachine(file: string): number | null {
+export function elfMachine(file: string): number | null {
   if (!existsSync(file)) return null;
   const header = Buffer.alloc(20);
   const fd = openSync(file, "r");

@@ -131,6 +131,12 @@ interface LabState {
 const IDENTITY_MAP = "0 0 4294967295\n";
 /** sshd runs as root of the host's user namespace, which does not own the network namespace (ip netns add made it): without this it cannot bind port 22. */
 const LOW_PORTS_FOR_ALL = 'echo 0 > /proc/sys/net/ipv4/ip_unprivileged_port_start && exec "$@"';
+/**
+ * Only a process outside a user namespace can map every id into it: mapAllIds does, and this waits
+ * for it. The start script must be exec'd after the map: a program exec'd while root is unmapped
+ * gets no capabilities in the namespace. (10 s: then the lab process is gone, nobody waits for us.)
+ */
+const WAIT_FOR_ID_MAP = 'i=0; until read -r map </proc/self/uid_map && [ -n "$map" ]; do i=$((i + 1)); [ "$i" -le 1000 ] || exit 70; sleep 0.01; done; exec "$@"';
 
 // ---- the two variants ---------------------------------------------------------------------------
 
@@ -223,13 +229,14 @@ async function startNetnsHost(state: LabState, index: number, address: string, o
   const script = path.join(hostDir, "start.sh");
   const mounts = await planHostFs(hostDir, options, node);
   const exec = [tool("/usr/sbin/sshd"), ...sshdArgs(hostDir)];
-  writeFileSync(script, hostStartScript({ hostname: name, log: path.join(hostDir, "sshd.log"), waitForIdMap: emulated, mounts, mount: tool("mount"), exec }), { mode: 0o755 });
+  writeFileSync(script, hostStartScript({ hostname: name, log: path.join(hostDir, "sshd.log"), mounts, mount: tool("mount"), exec }), { mode: 0o755 });
   // ip netns exec gives it a mount namespace of its own: its mounts are this host's alone. An
   // emulated host gets a user namespace too, which alone may own a binfmt_misc instance.
   // unshare without --fork and every `exec` keep one pid: the child we spawn is sshd itself.
   const inNetns = [tool("ip"), "netns", "exec", ns];
+  const inUserNs = [tool("unshare"), "--user", "--mount", "--uts", "--propagation", "private", "--", tool("sh"), "-c", WAIT_FOR_ID_MAP, "sh"];
   const argv = emulated
-    ? [...inNetns, tool("sh"), "-c", LOW_PORTS_FOR_ALL, "sh", tool("unshare"), "--user", "--mount", "--uts", "--propagation", "private", "--", tool("sh"), script]
+    ? [...inNetns, tool("sh"), "-c", LOW_PORTS_FOR_ALL, "sh", ...inUserNs, tool("sh"), script]
     : [...inNetns, tool("unshare"), "--uts", "--", tool("sh"), script];
   const started = await startSshd(argv, hostDir, names.marker(state.id, name), emulated ? mapAllIds : undefined);
   if (started.kind !== "up") throw sshdFailed(name, started);
@@ -238,7 +245,7 @@ async function startNetnsHost(state: LabState, index: number, address: string, o
   return host;
 }
 
-/** Maps every uid and gid into the user namespace `pid` is about to enter (its start script waits for it). */
+/** Maps every uid and gid into the user namespace `pid` is about to enter (WAIT_FOR_ID_MAP waits for it). */
 async function mapAllIds(pid: number): Promise<void> {
   const ours = readlinkSync("/proc/self/ns/user");
   const deadline = Date.now() + READY_TIMEOUT_MS;
