@@ -1,5 +1,6 @@
 // Builds Marionette's own runnable files: the CLI and the one-file agent (no node_modules needed).
 import { build } from "esbuild";
+import { copyFileSync, mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 
@@ -18,3 +19,8 @@ await Promise.all([
     packages: "external",
   }),
 ]);
+
+// rsync's remote shell during a deploy (toolchain/deploy/session-shell.ts): a plain file run by
+// path, found beside the CLI bundle.
+mkdirSync(path.join(root, "dist"), { recursive: true });
+copyFileSync(path.join(root, "toolchain/deploy/session-shell-bridge.cjs"), path.join(root, "dist/session-shell-bridge.cjs"));

@@ -2,7 +2,7 @@
 // runs them: what lands on each host (checked there with sha256sum and readlink), what a second
 // deploy sends (nothing), a corrupt file mended, a shared folder sent once, old releases pruned,
 // a read-only work folder refused with the previous release intact, a missing build named.
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
@@ -62,16 +62,14 @@ describe("mnt build and mnt deploy (a lab of real sshd hosts in network namespac
 
   before(async () => {
     requireLabTools();
-    lab = await startNetnsLab(4);
+    lab = await startNetnsLab(6, { hosts: { h5: { rsync: false }, h6: { node: false } } });
     dir = mkdtempSync(path.join(os.tmpdir(), "mnt-deploy-test-"));
-    // Outside /root and /tmp, which each lab host has of its own: every host sees this folder.
-    sharedWork = mkdtempSync("/var/tmp/mnt-deploy-shared-");
-    chmodSync(sharedWork, 0o755);
+    // Every lab host sees this folder at the same path, like an NFS home.
+    sharedWork = path.join(lab.sharedDir, "work");
   });
   after(async () => {
     await lab?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
-    if (sharedWork) rmSync(sharedWork, { recursive: true, force: true });
   });
 
   const hostsFile = (name: string, hosts: LabHost[], perHost: Record<string, Record<string, unknown>> = {}) => {
@@ -172,6 +170,35 @@ describe("mnt build and mnt deploy (a lab of real sshd hosts in network namespac
     } finally {
       await lab.inNamespace(h(3), ["umount", "/root/.cache/mnt"]);
     }
+  });
+
+  it("a host without rsync gets its release over SFTP on the same connection; a second deploy sends nothing; jobs run there", async () => {
+    const out = path.join(dir, "build-g");
+    const job = program(dir, 12);
+    const file = hostsFile("no-rsync.yaml", [h(4)]);
+    const first = await runMnt(["deploy", file, job, "--out", out, "--json"]);
+    expect(first.code, describeRun(first)).to.equal(0);
+    const sent = json<DeployJson>(first).hosts[0]!;
+    expect(sent).to.include({ status: "deployed", via: "sftp" });
+    expect(sent.bytesSent).to.be.greaterThan(1000);
+    const again = json<DeployJson>(await runMnt(["deploy", file, job, "--out", out, "--json"])).hosts[0]!;
+    expect(again).to.include({ status: "unchanged", bytesSent: 0, filesChanged: 0 });
+    const run = await runMnt(["exec", job, "--hosts", file, "--no-deploy", "-q"]);
+    expect(run.code, describeRun(run)).to.equal(0);
+    expect(run.stdout).to.equal("results 12,24,36\n");
+  });
+
+  it("node: ship gives a host without Node.js the official build for its arch, and the job runs on it", async () => {
+    const job = program(dir, 13);
+    const file = hostsFile("ship.yaml", [h(5)], { [h(5).name]: { node: "ship" } });
+    expect((await lab.ssh(h(5), "command -v node || echo none")).stdout.trim()).to.equal("none");
+    const run = await runMnt(["exec", job, "--hosts", file]);
+    expect(run.code, describeRun(run)).to.equal(0);
+    expect(run.stdout).to.equal("results 13,26,39\n");
+    expect(run.stderr).to.match(new RegExp(`^\\[mnt\\] ${h(5).name}: agent up \\(linux-x64, Node\\.js \\d+\\.\\d+\\.\\d+\\), 1 slaves$`, "m"));
+    expect(await onHost(h(5), "ls ~/.cache/mnt/runtimes")).to.match(/^node-v\d+\.\d+\.\d+-linux-x64$/);
+    const again = json<DeployJson>(await runMnt(["deploy", file, job, "--json"])).hosts[0]!;
+    expect(again).to.include({ status: "unchanged", bytesSent: 0 });
   });
 
   it("deploying without a program sends what `mnt build` made; a target that was not built is named with the build to run", async () => {
