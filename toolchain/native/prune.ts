@@ -17,6 +17,8 @@ export function prunePrebuilds(packageDir: string, target: Target): void {
     // prebuildify tags are dot-separated: `name.napi.armv7.musl.node`.
     for (const file of list(dir)) if (file.split(".").includes("musl")) rmSync(path.join(dir, file), { force: true });
   }
+  // None for the target (a source build follows): no empty folder for loaders to look into.
+  if (list(prebuilds).length === 0) rmSync(prebuilds, { recursive: true, force: true });
 }
 
 /**
