@@ -212,7 +212,7 @@ describe("remote hosts over SSH (a lab of 3 real sshd hosts in network namespace
       try {
         await mnt.waitForStderr(/remote-job: batch \d+ hosts h1,h2,h3/, 30_000);
         for (const host of lab.hosts) {
-          expect(pidsOn(lab, host, "agent-"), `agent running on ${host.name}`).to.not.have.length(0);
+          expect(pidsOn(lab, host, "agent.cjs"), `agent running on ${host.name}`).to.not.have.length(0);
           const listening = await lab.inNamespace(host, ["ss", "-Hltnu"]);
           const ports = nonEmptyLines(listening.stdout).map((line) => line.split(/\s+/)[4]);
           expect(ports, `${host.name} listens on`).to.deep.equal(["0.0.0.0:22"]);
@@ -230,12 +230,12 @@ describe("remote hosts over SSH (a lab of 3 real sshd hosts in network namespace
       const stop = path.join(dir, "stop-never");
       const mnt = startMnt(["exec", fixture("remote-job.ts"), "--hosts", hostsFile, "--", "until", stop]);
       await mnt.waitForStderr(/remote-job: batch \d+ hosts h1,h2,h3/, 30_000);
-      const before = lab.hosts.map((host) => pidsOn(lab, host, "agent-"));
+      const before = lab.hosts.map((host) => pidsOn(lab, host, "agent.cjs"));
       // An agent and its 2 slaves on each host.
       before.forEach((pids, i) => expect(pids, `processes of the run on ${h(i).name}`).to.have.length(3));
       mnt.child.kill("SIGKILL");
       await mnt.exited;
-      await waitFor(() => lab.hosts.every((host) => pidsOn(lab, host, "agent-").length === 0), 20_000, "every agent and slave on every host to exit");
+      await waitFor(() => lab.hosts.every((host) => pidsOn(lab, host, "agent.cjs").length === 0), 20_000, "every agent and slave on every host to exit");
       expect(existsSync(stop)).to.equal(false);
     });
   });

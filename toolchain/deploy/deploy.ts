@@ -126,7 +126,8 @@ export async function deploy(request: DeployRequest): Promise<DeployOutcome> {
       ready.set(entry.name, { entry, check, session: hostSession, target, release, folder: folder.folder, node });
     } catch (error) {
       const message = (error as Error).message;
-      result.error = message.startsWith(`${entry.name}: `) ? message : `${entry.name}: ${message}`;
+      // Errors from the connection already name the host (`h2 (root@10.0.0.2:22): cannot connect`).
+      result.error = /^\S+[: ]/.exec(message)?.[0].slice(0, -1) === entry.name ? message : `${entry.name}: ${message}`;
       checks[index]?.session?.close();
     }
     result.ms = performance.now() - started;
