@@ -21,8 +21,12 @@ export default defineProgram({
     },
   },
   async main(m, argv) {
-    const { values } = parseArgs({ args: argv, options: { items: { type: "string", default: "16" } } });
+    const { values } = parseArgs({ args: argv, options: { items: { type: "string", default: "16" }, slaves: { type: "string", default: "0" } } });
     const count = Number(values.items);
+    // Hosts come up at their own pace (an emulated one takes seconds): with --slaves N, wait (up to
+    // 60 s) until N slaves are up, so every host gets work.
+    const deadline = Date.now() + 60_000;
+    while (m.stats().slaves < Number(values.slaves) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     if (!(Number.isInteger(count) && count > 0)) {
       console.error("native: --items must be a positive integer");
       return 2;
