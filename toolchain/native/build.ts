@@ -7,8 +7,7 @@ import path from "node:path";
 import { MntError } from "../../core/errors.ts";
 import { aptGetLine, checkTarget, packagesFor } from "../doctor.ts";
 import type { Target } from "../targets.ts";
-import { lastLines } from "./fetch.ts";
-import { run } from "./run.ts";
+import { lastLines, run } from "./run.ts";
 
 export interface BuildOptions {
   /** The environment the build starts from (PATH decides which compilers are found). */

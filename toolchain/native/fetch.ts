@@ -6,7 +6,7 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { MntError } from "../../core/errors.ts";
 import type { ClosurePackage } from "./lockfile.ts";
-import { run } from "./run.ts";
+import { lastLines, run } from "./run.ts";
 
 interface PackResult {
   id: string;
@@ -17,6 +17,8 @@ interface PackResult {
 }
 
 export interface FetchOptions {
+  /** Where npm runs: the user's project, so that its .npmrc (registry, scopes, auth) applies. */
+  cwd?: string;
   env?: NodeJS.ProcessEnv;
   onLine?: (line: string) => void;
 }
@@ -28,7 +30,7 @@ export async function fetchPackages(packages: readonly ClosurePackage[], treeDir
   const specs = [...new Set(packages.map((pkg) => (pkg.source.kind === "registry" ? pkg.source.spec : pkg.source.path)))];
   // One npm for all: it fetches in parallel and from its cache after the first time.
   const packed = await run("npm", ["pack", "--json", "--ignore-scripts", "--loglevel=error", "--pack-destination", tarballs, ...specs], {
-    cwd: treeDir,
+    cwd: options.cwd ?? treeDir,
     env: options.env,
     onLine: options.onLine,
     echoStdout: false,
@@ -55,8 +57,4 @@ export async function fetchPackages(packages: readonly ClosurePackage[], treeDir
     const untar = await run("tar", ["-xzf", path.join(tarballs, result.filename), "-C", dir, "--strip-components=1", "--no-same-owner"]);
     if (untar.code !== 0) throw new MntError("infrastructure", `cannot unpack ${result.filename}: ${lastLines(untar.tail)}`);
   }
-}
-
-export function lastLines(lines: readonly string[], count = 3): string {
-  return lines.filter((line) => line.trim()).slice(-count).join(" | ");
 }

@@ -59,7 +59,7 @@ export async function installNativePackages(options: InstallNativeOptions): Prom
   mkdirSync(outDir, { recursive: true });
   const tree = mkdtempSync(path.join(outDir, `.native-${target.name}-`));
   try {
-    await fetchPackages(closure, tree, { env, onLine: log });
+    await fetchPackages(closure, tree, { cwd: projectDir, env, onLine: log });
     const kinds = classify(closure, tree, target);
     for (const [pkg, kind] of kinds) if (kind !== "platform-package") prunePrebuilds(path.join(tree, pkg.installPath), target);
 

@@ -6,8 +6,7 @@ import { homedir } from "node:os";
 import path from "node:path";
 import { MntError } from "../../core/errors.ts";
 import type { Target } from "../targets.ts";
-import { lastLines } from "./fetch.ts";
-import { run } from "./run.ts";
+import { lastLines, run } from "./run.ts";
 
 export interface OfficialNode {
   /** The `node` executable (for the target's machine). */

@@ -78,3 +78,8 @@ export function run(command: string, args: readonly string[], options: RunOption
     });
   });
 }
+
+/** The last non-empty lines of a command's output on one line, for an error message. */
+export function lastLines(lines: readonly string[], count = 3): string {
+  return lines.filter((line) => line.trim()).slice(-count).join(" | ");
+}
