@@ -23,8 +23,9 @@ export interface FetchOptions {
   onLine?: (line: string) => void;
 }
 
-/** Puts each package's files at `treeDir/<installPath>`. */
-export async function fetchPackages(packages: readonly ClosurePackage[], treeDir: string, options: FetchOptions = {}): Promise<void> {
+/** Puts each package's files at `treeDir/<installPath>` (bundled ones come with their parent). */
+export async function fetchPackages(closure: readonly ClosurePackage[], treeDir: string, options: FetchOptions = {}): Promise<void> {
+  const packages = closure.filter((pkg) => !pkg.inBundle);
   const tarballs = path.join(treeDir, ".tarballs");
   mkdirSync(tarballs, { recursive: true });
   const specs = [...new Set(packages.map((pkg) => (pkg.source.kind === "registry" ? pkg.source.spec : pkg.source.path)))];

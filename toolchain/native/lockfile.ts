@@ -12,6 +12,8 @@ export interface LockEntry {
   resolved?: string;
   integrity?: string;
   link?: boolean;
+  /** Shipped inside its parent's tarball (bundleDependencies): nothing to fetch. */
+  inBundle?: boolean;
   optional?: boolean;
   os?: string[];
   cpu?: string[];
@@ -43,6 +45,8 @@ export interface ClosurePackage {
   platformPackages: string[];
   /** It is itself a per-platform build (os/cpu in the lock) chosen for the target. */
   isPlatformPackage: boolean;
+  /** It comes inside its parent's tarball (bundleDependencies). */
+  inBundle: boolean;
   /** The requested (top-level) packages that need it, in request order: the first one loads it. */
   neededBy: string[];
 }
@@ -107,7 +111,7 @@ export function packageClosure(lock: Lockfile, roots: readonly string[], target:
       const depEntry = depPath ? lock.packages[depPath] : undefined;
       return depEntry !== undefined && (depEntry.os !== undefined || depEntry.cpu !== undefined);
     });
-    found.set(entryPath, { name, version, installPath: item.installPath, source, platformPackages, isPlatformPackage: item.isPlatformPackage, neededBy: [item.root] });
+    found.set(entryPath, { name, version, installPath: item.installPath, source, platformPackages, isPlatformPackage: item.isPlatformPackage, inBundle: entry.inBundle === true, neededBy: [item.root] });
 
     for (const [dep, optional] of edges(entry)) {
       const depPath = resolveFrom(lock, entryPath, dep);
