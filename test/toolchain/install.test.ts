@@ -172,6 +172,37 @@ describe("toolchain/native/install", function () {
     });
   });
 
+  describe("msgpackr-extract@3.0.7: per-platform packages with the sources as a fallback (node-gyp-build-optional-packages)", () => {
+    let fixture: string;
+    before(() => {
+      requireTools(["linux-arm64", "linux-riscv64"], "build");
+      fixture = tempDir("msgpackr-extract");
+      writePackage(fixture, { name: "fixture", version: "1.0.0", private: true, dependencies: { "msgpackr-extract": "3.0.7" } });
+      execFileSync("npm", ["install", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: fixture, stdio: ["ignore", "ignore", "inherit"] });
+    });
+    after(() => removeDir(fixture));
+
+    it("arm64: the platform package's glibc builds, N-API and V8-ABI (115) side by side; the loader picks one", async () => {
+      const t = target("linux-arm64");
+      const dir = path.join(fixture, "arm64");
+      const installed = await installNativePackages({ projectDir: fixture, packages: ["msgpackr-extract"], target: t, outDir: dir });
+      const abi = /#define NODE_MODULE_VERSION (\d+)/.exec(readFileSync("/usr/include/node/node_version.h", "utf8"))![1];
+      expect(installed.addons.map((addon) => [path.basename(addon.path), addon.package, addon.kind, addon.nodeAbi])).to.deep.equal([
+        [`node.abi${abi}.glibc.node`, "@msgpackr-extract/msgpackr-extract-linux-arm64", "platform-package", abi],
+        ["node.napi.glibc.node", "@msgpackr-extract/msgpackr-extract-linux-arm64", "platform-package", null],
+      ]);
+      const results = [...(await loadTest({ dir, target: t, addons: installed.addons })).values()];
+      expect(results.filter((result) => result.status === "loaded")).to.have.length(1);
+      expect(results.filter((result) => result.status === "not-load-tested")).to.have.length(1);
+    });
+
+    it("riscv64 (no platform package): built from source, a V8-ABI addon with the headers' NODE_MODULE_VERSION", async () => {
+      const installed = await installNativePackages({ projectDir: fixture, packages: ["msgpackr-extract"], target: target("linux-riscv64"), outDir: path.join(fixture, "riscv64") });
+      const abi = /#define NODE_MODULE_VERSION (\d+)/.exec(readFileSync("/usr/include/node/node_version.h", "utf8"))![1];
+      expect(installed.addons.map((addon) => [addon.path, addon.kind, addon.elfMachine, addon.nodeAbi])).to.deep.equal([["node_modules/msgpackr-extract/build/Release/extract.node", "source", 243, abi]]);
+    });
+  });
+
   describe("refusals", () => {
     it("a .node built with --arch=arm64 but without the cross compiler is x86-64: refused, naming file and machines", () => {
       const dir = writeCAddon(tempDir("misbuilt"), "misbuilt", "");

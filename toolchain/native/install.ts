@@ -11,7 +11,7 @@ import { addonKind, type AddonKind } from "./classify.ts";
 import { readPackageJson } from "./detect.ts";
 import { fetchPackages } from "./fetch.ts";
 import { asLockfile, packageClosure, type ClosurePackage } from "./lockfile.ts";
-import { pruneBuildOutputs, prunePrebuilds } from "./prune.ts";
+import { dropMuslBuilds, pruneBuildOutputs, prunePrebuilds } from "./prune.ts";
 import { addonRecords, type AddonRecord } from "./records.ts";
 
 export type { AddonRecord } from "./records.ts";
@@ -61,7 +61,12 @@ export async function installNativePackages(options: InstallNativeOptions): Prom
   try {
     await fetchPackages(closure, tree, { cwd: projectDir, env, onLine: log });
     const kinds = classify(closure, tree, target);
-    for (const [pkg, kind] of kinds) if (kind !== "platform-package") prunePrebuilds(path.join(tree, pkg.installPath), target);
+    for (const [pkg, kind] of kinds) {
+      const dir = path.join(tree, pkg.installPath);
+      if (kind !== "platform-package") prunePrebuilds(dir, target);
+      // node-gyp-build-optional-packages' platform packages hold glibc and musl builds side by side.
+      else if (pkg.isPlatformPackage) dropMuslBuilds(dir);
+    }
 
     const sources = [...kinds].filter(([, kind]) => kind === "source").map(([pkg]) => pkg);
     const names = [...new Set(sources.map((pkg) => pkg.name))];

@@ -14,11 +14,18 @@ export function prunePrebuilds(packageDir: string, target: Target): void {
       rmSync(dir, { recursive: true, force: true });
       continue;
     }
-    // prebuildify tags are dot-separated: `name.napi.armv7.musl.node`.
-    for (const file of list(dir)) if (file.split(".").includes("musl")) rmSync(path.join(dir, file), { force: true });
+    dropMuslBuilds(dir);
   }
   // None for the target (a source build follows): no empty folder for loaders to look into.
   if (list(prebuilds).length === 0) rmSync(prebuilds, { recursive: true, force: true });
+}
+
+/**
+ * Removes the `.node` files of `dir` tagged for musl, prebuildify's dot-separated tags
+ * (`name.napi.armv7.musl.node`): node-gyp-build never picks them on a glibc system.
+ */
+export function dropMuslBuilds(dir: string): void {
+  for (const file of list(dir)) if (file.endsWith(".node") && file.split(".").includes("musl")) rmSync(path.join(dir, file), { force: true });
 }
 
 /**
