@@ -1,0 +1,46 @@
+// Sends a local folder into a folder under the host's work folder: with rsync through the host's
+// SSH connection when the host has rsync, else over SFTP on the same connection. Either way only
+// what differs is sent, and files unchanged from `linkFrom` (the current release) are linked there
+// instead of sent.
+import type { ManifestFile } from "../../core/protocol/manifest.ts";
+import type { HostContext } from "./deploy-host.ts";
+import { remoteJoin } from "./remote-path.ts";
+import { rsyncPush } from "./rsync-over-ssh.ts";
+import { sftpPush } from "./sftp-push.ts";
+
+export interface Sent {
+  bytesSent: number;
+  filesChanged: number;
+  via: "rsync" | "sftp" | "none" | "shared";
+}
+
+export interface SendRequest {
+  localDir: string;
+  /** What the folder must hold (size and sha256 each). */
+  files: ManifestFile[];
+  /** The folder to fill, relative to the work folder. */
+  remote: string;
+  /** A folder relative to the work folder whose identical files are linked, not sent; null: none. */
+  linkFrom: string | null;
+  /** Compare by content, not size and time (the folder held a corrupt copy). */
+  byContent: boolean;
+  onBytes?: (bytes: number) => void;
+}
+
+export async function sendFolder(host: HostContext, request: SendRequest): Promise<Sent> {
+  const remoteDir = remoteJoin(host.workDir, request.remote);
+  // Both transfers take the older folder relative to the one they fill (rsync's --link-dest is).
+  const linkFrom = request.linkFrom === null ? undefined : relativeTo(request.remote, request.linkFrom);
+  if (host.facts.rsync) {
+    const result = await rsyncPush(host.session, { localDir: request.localDir, remoteDir, linkDest: linkFrom, checksum: request.byContent, label: host.name, onBytes: request.onBytes });
+    return { bytesSent: result.bytesSent, filesChanged: result.filesChanged, via: "rsync" };
+  }
+  const result = await sftpPush(host.session, { localDir: request.localDir, remoteDir, files: request.files, seedFrom: linkFrom, checksum: request.byContent, label: host.name, onBytes: request.onBytes });
+  return { bytesSent: result.bytesSent, filesChanged: result.filesChanged, via: "sftp" };
+}
+
+/** `to` as seen from `from`, both under the work folder: `releases/a` from `releases/.incoming-b` is `../../releases/a`. */
+function relativeTo(from: string, to: string): string {
+  const depth = from.split("/").filter(Boolean).length;
+  return `${"../".repeat(depth)}${to}`;
+}
