@@ -24,18 +24,18 @@ interface Sent {
 interface Method {
   name: "rsync" | "sftp";
   /** `previous`: an older folder on the host, relative to `remoteDir`, to link unchanged files from. */
-  push(session: SshSession, localDir: string, remoteDir: string, options?: { previous?: string; checksum?: boolean }): Promise<Sent>;
+  push(session: SshSession, localDir: string, remoteDir: string, options?: { previous?: string; checksum?: boolean; signal?: AbortSignal }): Promise<Sent>;
 }
 
 const METHODS: Method[] = [
   {
     name: "rsync",
-    push: (session, localDir, remoteDir, options = {}) => rsyncPush(session, { localDir, remoteDir, linkDest: options.previous, checksum: options.checksum, label: "h1" }),
+    push: (session, localDir, remoteDir, options = {}) => rsyncPush(session, { localDir, remoteDir, linkDest: options.previous, checksum: options.checksum, signal: options.signal, label: "h1" }),
   },
   {
     name: "sftp",
     push: (session, localDir, remoteDir, options = {}) =>
-      sftpPush(session, { localDir, files: manifestOf(localDir), remoteDir, seedFrom: options.previous, checksum: options.checksum, label: "h1" }),
+      sftpPush(session, { localDir, files: manifestOf(localDir), remoteDir, seedFrom: options.previous, checksum: options.checksum, signal: options.signal, label: "h1" }),
   },
 ];
 
@@ -97,6 +97,13 @@ describe("deploy transfers: rsync over mnt's SSH session, SFTP push (a real sshd
 
   for (const method of METHODS) {
     describe(method.name, () => {
+      let big: string | null = null;
+      /** 40 MB: long enough to be cut off in the middle. */
+      const bigTree = (m: Method) => {
+        big ??= path.join(dir, `${m.name}-big`);
+        if (!existsSync(big)) makeTree(big, { smallFiles: 10, largeFiles: [20_000_000, 20_000_000] });
+        return big;
+      };
       let local: string;
       let remote: string;
       let files: string[];
@@ -207,9 +214,22 @@ describe("deploy transfers: rsync over mnt's SSH session, SFTP push (a real sshd
         expect((error as Error).message).to.match(/No space left on device/);
       });
 
+      it("aborted in the middle: the transfer fails as aborted, nothing is left running, the session stays usable", async () => {
+        const big = bigTree(method);
+        await withSession(async (session) => {
+          const abort = new AbortController();
+          const pushing = method.push(session, big, `${remote}/aborted`, { signal: abort.signal });
+          setTimeout(() => abort.abort(), 150);
+          const error = await pushing.then(() => null, (e: unknown) => e);
+          expect(error, "an error").to.be.instanceOf(Error);
+          expect(String(error)).to.match(/abort/i);
+          expect(bridges()).to.deep.equal([]);
+          expect((await session.run("echo still here")).stdout).to.equal("still here\n");
+        });
+      });
+
       it("the connection lost in the middle: the transfer fails, nothing is left running", async () => {
-        const big = path.join(dir, `${method.name}-big`);
-        makeTree(big, { smallFiles: 10, largeFiles: [20_000_000, 20_000_000] });
+        const big = bigTree(method);
         const session = await connectSsh(host.address, { label: host.name, user: host.user, port: host.port, identityFiles: [lab.clientKey], knownHostsFile: lab.knownHostsFile, strictHostKeyChecking: "yes", connectTimeoutMs: 10_000 });
         const pushing = method.push(session, big, `${remote}/cut`);
         setTimeout(() => session.close(), 150);

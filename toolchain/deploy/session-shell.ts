@@ -104,7 +104,10 @@ export function runWithSessionShell(session: SshSession, file: string, args: str
     // The program may end before the command does (killed, or it gave up on an error) and not wait
     // for its remote shell: the command is ended and the bridge told, or it would wait forever
     // (holding the program's stderr open, so 'close' below would never come).
-    child.on("exit", () => relay?.cut("the local program exited"));
+    child.on("exit", () => {
+      relay?.cut("the local program exited");
+      if (!relay) [pipes.stdin, pipes.stdout].forEach((socket) => socket?.destroy());
+    });
     // 'close': exited, and its stdout and stderr (which the bridge shares) are read to their end.
     child.on("close", async (code, signal) => {
       options.signal?.removeEventListener("abort", abort);
@@ -114,9 +117,13 @@ export function runWithSessionShell(session: SshSession, file: string, args: str
   });
 }
 
-/** The program's environment: the bridge must start lean (no --import=tsx from NODE_OPTIONS). */
+/**
+ * The program's environment, which the bridge inherits: no NODE_OPTIONS (the bridge must start
+ * lean, without mnt's --import=tsx), and no IPC variables of a channel mnt itself may have been
+ * given (spawn appends ours; a stale one listed first could win).
+ */
 function bridgeEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const { NODE_OPTIONS: _options, ...rest } = env;
+  const { NODE_OPTIONS: _options, NODE_CHANNEL_FD: _fd, NODE_CHANNEL_SERIALIZATION_MODE: _mode, ...rest } = env;
   return rest;
 }
 

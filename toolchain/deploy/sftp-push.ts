@@ -133,7 +133,7 @@ class Push {
       this.options.signal?.throwIfAborted();
       const full = this.full(file.path);
       await this.step("write", full, () =>
-        sendFile(this.channel, path.join(this.options.localDir, file.path), full, file, { renameOver: (from, to) => this.renameOver(from, to), onBytes: this.options.onBytes }),
+        sendFile(this.channel, path.join(this.options.localDir, file.path), full, file, { renameOver: (from, to) => this.renameOver(from, to), onBytes: this.options.onBytes, signal: this.options.signal }),
         file.size,
       );
     });

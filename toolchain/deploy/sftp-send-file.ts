@@ -1,7 +1,7 @@
 // One file sent over SFTP: written under a temporary name next to its final one with several
 // WRITE requests in flight, given its mode and modification time, then renamed over the old one,
 // so a reader (or an older release the old file is hard-linked into) never sees it half-written.
-import { open } from "node:fs/promises";
+import { open, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import type { SftpChannel } from "./sftp-call.ts";
 import type { LocalFile } from "./push-plan.ts";
@@ -18,6 +18,8 @@ export interface SendFileOptions {
   /** Renames the finished temporary file over the final one (an existing file included). */
   renameOver: (from: string, to: string) => Promise<void>;
   onBytes?: (bytes: number) => void;
+  /** Stops between two chunks (the temporary file is removed). */
+  signal?: AbortSignal;
 }
 
 /** Sends `localPath` to `remotePath`; resolves with the bytes sent. */
@@ -28,7 +30,7 @@ export async function sendFile(channel: SftpChannel, localPath: string, remotePa
   try {
     const local = await open(localPath, "r");
     try {
-      sent = await writeAll(channel, handle, local, options.onBytes);
+      sent = await writeAll(channel, handle, local, options);
     } finally {
       await local.close();
     }
@@ -45,11 +47,12 @@ export async function sendFile(channel: SftpChannel, localPath: string, remotePa
   return sent;
 }
 
-async function writeAll(channel: SftpChannel, handle: Buffer, local: import("node:fs/promises").FileHandle, onBytes?: (bytes: number) => void): Promise<number> {
+async function writeAll(channel: SftpChannel, handle: Buffer, local: FileHandle, { onBytes, signal }: SendFileOptions): Promise<number> {
   const inFlight: Array<Promise<void>> = [];
   let position = 0;
   try {
     for (;;) {
+      signal?.throwIfAborted();
       const buffer = Buffer.allocUnsafe(CHUNK);
       const { bytesRead } = await local.read(buffer, 0, CHUNK, position);
       if (bytesRead === 0) break;
