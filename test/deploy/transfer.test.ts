@@ -259,6 +259,19 @@ describe("deploy transfers: rsync over mnt's SSH session, SFTP push (a real sshd
       expect((error as TransferError).kind).to.equal("rsync-missing-here");
     });
 
+    it("two rsyncs and an SFTP push at once on one session: each lands whole in its own folder", async () => {
+      const targets = ["a", "b", "c"].map((name) => `${dir}/at-once-${name}`);
+      const sent = await withSession((session) =>
+        Promise.all([
+          rsyncPush(session, { localDir: local, remoteDir: targets[0]! }),
+          rsyncPush(session, { localDir: local, remoteDir: targets[1]! }),
+          sftpPush(session, { localDir: local, files: manifestOf(local), remoteDir: targets[2]! }),
+        ]),
+      );
+      for (const target of targets) expect(snapshot(target).entries).to.deep.equal(snapshot(local).entries);
+      expect(new Set(sent.map((s) => s.filesChanged))).to.deep.equal(new Set([manifestOf(local).length]));
+    });
+
     it("rsync's remote shell is mnt's session: its command runs as a session of mnt's one login, not a login of its own", async () => {
       const args = rsyncArgs({ localDir: local, remoteDir: `${dir}/one-login` });
       expect(args[args.indexOf("--rsh") + 1]).to.match(/session-shell-bridge\.cjs'$/);

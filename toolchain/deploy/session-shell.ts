@@ -187,10 +187,13 @@ class Relay {
     // pipe(): back-pressure both ways, and each side's end of input becomes the other's EOF
     // (the program's last byte → SSH EOF to the command; the command's EOF → shutdown to the program).
     this.input.pipe(channel);
-    channel.pipe(this.output);
-    // Once the program's end is gone, the rest of the output is dropped: a channel that is not
-    // read never emits 'close'.
-    this.output.once("close", () => channel.unpipe(this.output).resume());
+    // Once the program's end is gone (or was cut before the channel opened), the rest of the
+    // output is dropped: a channel that is not read never emits 'close'.
+    if (this.output.destroyed) channel.resume();
+    else {
+      channel.pipe(this.output);
+      this.output.once("close", () => channel.unpipe(this.output).resume());
+    }
     await once(channel, "close");
     // As ssh does: the command's last output reaches the program before its pipes close.
     if (!this.output.destroyed && !this.output.writableFinished) await Promise.race([once(this.output, "finish"), once(this.output, "close")]);
