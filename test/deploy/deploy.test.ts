@@ -201,6 +201,38 @@ describe("mnt build and mnt deploy (a lab of real sshd hosts in network namespac
     expect(again).to.include({ status: "unchanged", bytesSent: 0 });
   });
 
+  it("exec --no-deploy refuses a host whose release is stale, naming it and the fix; without it the run deploys and goes", async () => {
+    const file = hostsFile("stale.yaml", [h(1)]);
+    const old = program(dir, 14);
+    expect((await runMnt(["exec", old, "--hosts", file, "-q"])).code).to.equal(0);
+    const changed = program(dir, 15);
+    const refused = await runMnt(["exec", changed, "--hosts", file, "--no-deploy", "-q"]);
+    expect(refused.code, describeRun(refused)).to.equal(69);
+    expect(refused.stderr).to.match(new RegExp(`^mnt: ${h(1).name}: release [0-9a-f]{16} \\(linux-x64\\) is not deployed there \\(missing\\) \\(run mnt deploy, or drop --no-deploy\\)$`, "m"));
+    expect(refused.stdout).to.equal("");
+    const run = await runMnt(["exec", changed, "--hosts", file, "-q"]);
+    expect(run.code, describeRun(run)).to.equal(0);
+    expect(run.stdout).to.equal("results 15,30,45\n");
+  });
+
+  it("a host that cannot be reached fails the deploy (exit 69) unless --allow-partial, and --json names it", async () => {
+    const file = hostsFile("partial.yaml", [h(0)]);
+    const inventory = parse(readFileSync(file, "utf8")) as { hosts: Array<Record<string, unknown>> };
+    // Nothing listens on port 2 of the host: the connection is refused at once.
+    inventory.hosts.push({ ...inventory.hosts[0], name: "nowhere", port: 2 });
+    writeFileSync(file, stringify(inventory));
+    const job = program(dir, 16);
+    const strict = await runMnt(["deploy", file, job, "--out", path.join(dir, "build-h"), "--json"]);
+    expect(strict.code, describeRun(strict)).to.equal(69);
+    const report = json<DeployJson>(strict);
+    expect(report.ok).to.equal(false);
+    expect(report.hosts.map((x) => x.status)).to.deep.equal(["deployed", "failed"]);
+    expect(report.hosts[1]!.error).to.match(/^nowhere \(.*\): cannot connect: /);
+    const partial = await runMnt(["deploy", file, job, "--out", path.join(dir, "build-h"), "--allow-partial", "--json"]);
+    expect(partial.code, describeRun(partial)).to.equal(0);
+    expect(json<DeployJson>(partial).hosts.map((x) => x.status)).to.deep.equal(["unchanged", "failed"]);
+  });
+
   it("deploying without a program sends what `mnt build` made; a target that was not built is named with the build to run", async () => {
     const out = path.join(dir, "build-f");
     const job = program(dir, 11);

@@ -127,7 +127,7 @@ export async function deploy(request: DeployRequest): Promise<DeployOutcome> {
     } catch (error) {
       const message = (error as Error).message;
       // Errors from the connection already name the host (`h2 (root@10.0.0.2:22): cannot connect`).
-      result.error = /^\S+[: ]/.exec(message)?.[0].slice(0, -1) === entry.name ? message : `${entry.name}: ${message}`;
+      result.error = /^([^\s:]+)[: ]/.exec(message)?.[1] === entry.name ? message : `${entry.name}: ${message}`;
       checks[index]?.session?.close();
     }
     result.ms = performance.now() - started;
