@@ -7,7 +7,8 @@ import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import { parse, stringify } from "yaml";
-import { runMnt, type MntRun } from "../helpers/mnt.ts";
+import * as pty from "node-pty";
+import { mntBin, repoRoot, runMnt, type MntRun } from "../helpers/mnt.ts";
 import { describeRun } from "../cli/support.ts";
 import { requireLabTools, startNetnsLab, type Lab, type LabHost } from "../lab/lab.ts";
 
@@ -231,6 +232,21 @@ describe("mnt build and mnt deploy (a lab of real sshd hosts in network namespac
     const partial = await runMnt(["deploy", file, job, "--out", path.join(dir, "build-h"), "--allow-partial", "--json"]);
     expect(partial.code, describeRun(partial)).to.equal(0);
     expect(json<DeployJson>(partial).hosts.map((x) => x.status)).to.deep.equal(["unchanged", "failed"]);
+  });
+
+  it("on a terminal: a listr2 task per host that ends with its release and what was sent", async () => {
+    const file = hostsFile("tty.yaml", [h(0), h(1)]);
+    const job = program(dir, 17);
+    const env: Record<string, string> = { ...(process.env as Record<string, string>) };
+    delete env.CI;
+    delete env.NO_COLOR;
+    const terminal = pty.spawn(process.execPath, [mntBin, "deploy", file, job, "--out", path.join(dir, "build-tty")], { cols: 200, rows: 40, cwd: repoRoot, env });
+    let screen = "";
+    terminal.onData((data) => (screen += data));
+    const exitCode = await new Promise<number>((resolve) => terminal.onExit(({ exitCode: code }) => resolve(code)));
+    expect(exitCode, screen).to.equal(0);
+    const plain = screen.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "");
+    for (const host of [h(0), h(1)]) expect(plain).to.match(new RegExp(`✔ ${host.name}: linux-x64 release [0-9a-f]{16}: \\d+ files, [\\d.]+ KiB sent \\(rsync\\) in [\\d.]+ s`));
   });
 
   it("deploying without a program sends what `mnt build` made; a target that was not built is named with the build to run", async () => {
