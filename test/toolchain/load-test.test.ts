@@ -1,6 +1,6 @@
 // The load test on release folders made of small addons built here: one that loads, one whose
-// initialiser crashes the process, one whose package swallows a failed load, one never loaded;
-// under qemu with the official arm64 Node.js, and natively for x64.
+// initialiser crashes the process, one whose package swallows a failed load, one its package never
+// loads, one that is no Node.js addon; under qemu with the official arm64 Node.js, and natively.
 import { expect } from "chai";
 import { cpSync, existsSync, readdirSync } from "node:fs";
 import path from "node:path";
@@ -46,13 +46,13 @@ describe("toolchain/native/load-test", function () {
   after(() => removeDir(work));
 
   for (const name of ["linux-arm64", "linux-x64"] as const) {
-    it(`${name}: loaded, crashed (the next package still tested), swallowed, never loaded`, async () => {
+    it(`${name}: loaded, crashed (the next package still tested), swallowed, loaded lazily, not an addon`, async () => {
       const t = target(name);
       const release = fixtureRelease(work, t);
-      const results = await loadTest({ dir: release, target: t, addons: ADDONS });
+      const results = await loadTest({ dir: release, target: t, addons: [...ADDONS, { path: ADDONS[0]!.path.replace("good.node", "plain.so.node"), loadVia: "good", nodeAddon: false }] });
       const byName = (addon: string) => results.get(`node_modules/${addon}/build/Release/${addon}.node`)!;
-      expect(byName("good")).to.deep.equal({ status: "loaded" });
-      expect(byName("good_after")).to.deep.equal({ status: "loaded" });
+      expect(byName("good")).to.deep.equal({ status: "loaded", via: "package" });
+      expect(byName("good_after")).to.deep.equal({ status: "loaded", via: "package" });
       expect(byName("crasher")).to.deep.include({ status: "failed" });
       expect((byName("crasher") as { error: string }).error).to.match(/^the target's node exited with SIGSEGV while loading it/);
       if (name === "linux-arm64") {
@@ -60,9 +60,11 @@ describe("toolchain/native/load-test", function () {
         expect(byName("fallback")).to.deep.include({ status: "failed" });
         expect((byName("fallback") as { error: string }).error).to.include("fallback.node");
       } else {
-        expect(byName("fallback")).to.deep.equal({ status: "loaded" });
+        expect(byName("fallback")).to.deep.equal({ status: "loaded", via: "package" });
       }
-      expect(byName("never")).to.deep.equal({ status: "failed", error: "require('never') succeeded without loading it (did the package fall back to JavaScript?)" });
+      // A package that loads its addon lazily: the file itself is then required.
+      expect(byName("never")).to.deep.equal({ status: "loaded", via: "file" });
+      expect(results.get("node_modules/good/build/Release/plain.so.node")).to.deep.equal({ status: "not-load-tested", reason: "not a Node.js addon (no N-API or V8 symbols): its package loads it by other means" });
     });
   }
 
@@ -83,7 +85,7 @@ describe("toolchain/native/load-test", function () {
   });
 
   it("loadTested: true, or why not", () => {
-    expect(loadTested({ status: "loaded" })).to.equal(true);
+    expect(loadTested({ status: "loaded", via: "file" })).to.equal(true);
     expect(loadTested({ status: "failed", error: "boom" })).to.equal("failed: boom");
   });
 

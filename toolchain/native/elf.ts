@@ -21,6 +21,8 @@ export interface ElfFacts {
   v8Abi: boolean;
   /** NODE_MODULE_VERSION from an exported `node_register_module_v<N>` (NODE_MODULE_INIT addons); null when absent. */
   registeredAbi: string | null;
+  /** It is a Node.js addon at all (N-API or V8); false for other shared objects named .node (a SQLite extension). */
+  nodeAddon: boolean;
 }
 
 const MACHINE_NAMES: Readonly<Record<number, string>> = {
@@ -72,13 +74,16 @@ export function readElf(bytes: Buffer): ElfFacts {
   const exports = symbols.filter((s) => !s.undefined).map((s) => s.name);
   const napiImports = imports.filter(isNapiSymbol);
   const registered = exports.map((name) => /^node_register_module_v(\d+)$/.exec(name)?.[1]).find(Boolean);
+  const napi = napiImports.length > 0 || exports.includes("napi_register_module_v1") ? Math.max(1, ...napiImports.map(napiVersionOf)) : null;
+  const v8Abi = imports.some(isV8Symbol);
   return {
     ...header,
     glibc: highestVersion(versions, "GLIBC_"),
     glibcxx: highestVersion(versions, "GLIBCXX_"),
-    napi: napiImports.length > 0 || exports.includes("napi_register_module_v1") ? Math.max(1, ...napiImports.map(napiVersionOf)) : null,
-    v8Abi: imports.some(isV8Symbol),
+    napi,
+    v8Abi,
     registeredAbi: registered ?? null,
+    nodeAddon: napi !== null || v8Abi || registered !== undefined,
   };
 }
 

@@ -11,7 +11,7 @@ import { addonKind, type AddonKind } from "./classify.ts";
 import { readPackageJson } from "./detect.ts";
 import { fetchPackages } from "./fetch.ts";
 import { asLockfile, packageClosure, type ClosurePackage } from "./lockfile.ts";
-import { dropMuslBuilds, pruneBuildOutputs, prunePrebuilds } from "./prune.ts";
+import { dropMuslBuilds, pruneBuildOutputs, prunePrebuilds, removeBinLinks } from "./prune.ts";
 import { addonRecords, type AddonRecord } from "./records.ts";
 
 export type { AddonRecord } from "./records.ts";
@@ -82,9 +82,10 @@ export async function installNativePackages(options: InstallNativeOptions): Prom
         pruneBuildOutputs(dir, readPackageJson(dir).binary?.module_path !== undefined);
       }
     }
-    for (const leftover of [".tarballs", "package.json", "node_modules/.bin", "node_modules/.package-lock.json"]) {
+    for (const leftover of [".tarballs", "package.json", "node_modules/.package-lock.json"]) {
       rmSync(path.join(tree, leftover), { recursive: true, force: true });
     }
+    removeBinLinks(path.join(tree, "node_modules"));
     const addons = addonRecords(tree, { target, closure, kinds, headersAbi: headersAbi(nodedir) });
 
     const destination = path.join(outDir, "node_modules");

@@ -48,6 +48,21 @@ export function pruneBuildOutputs(packageDir: string, usesNodePreGyp: boolean): 
   }
 }
 
+/**
+ * Removes every `node_modules/.bin` under `modulesDir` (itself a node_modules): npm links them for
+ * the build's scripts; a release runs no package's bin.
+ */
+export function removeBinLinks(modulesDir: string): void {
+  rmSync(path.join(modulesDir, ".bin"), { recursive: true, force: true });
+  for (const entry of list(modulesDir)) {
+    const packages = entry.startsWith("@") ? list(path.join(modulesDir, entry)).map((name) => path.join(entry, name)) : [entry];
+    for (const pkg of packages) {
+      const nested = path.join(modulesDir, pkg, "node_modules");
+      if (list(nested).length > 0) removeBinLinks(nested);
+    }
+  }
+}
+
 function list(dir: string): string[] {
   try {
     return readdirSync(dir);

@@ -25,6 +25,8 @@ export interface AddonRecord {
   /** Its libstdc++ floor: the highest GLIBCXX_x.y.z it references, as `x.y.z` (null: none, a C or Rust addon). */
   glibcxx: string | null;
   elfMachine: number;
+  /** False for a shared object that is not a Node.js addon (better-sqlite3's test_extension.node, a SQLite extension). */
+  nodeAddon: boolean;
   /** The requested package whose `require()` loads this file (the load test requires it by that name). */
   loadVia: string;
 }
@@ -59,6 +61,7 @@ export function addonRecords(treeDir: string, context: RecordContext): AddonReco
       glibc: facts.glibc,
       glibcxx: facts.glibcxx,
       elfMachine: facts.machine,
+      nodeAddon: facts.nodeAddon,
       loadVia: owner?.neededBy[0] ?? "(unknown)",
     };
   });
