@@ -4,7 +4,7 @@ import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { MntError } from "../../core/errors.ts";
 import type { Target } from "../targets.ts";
-import { nativeReason, readPackageJson } from "./detect.ts";
+import { findNodeFile, nativeReason, NODE_FILE_DEPTH, readPackageJson } from "./detect.ts";
 import type { ClosurePackage } from "./lockfile.ts";
 
 export type AddonKind = "prebuild" | "platform-package" | "source";
@@ -36,7 +36,8 @@ export function addonKind(pkg: ClosurePackage, dir: string, target: Target, clos
   if (reason === null) return null;
   if (hasNodeFiles(path.join(dir, "prebuilds", prebuildFolder(target)))) return "prebuild";
   if (buildable) return "source";
-  if (!existsSync(path.join(dir, "prebuilds")) && reason.startsWith("ships ")) return "prebuild"; // shipped as is; the ELF check judges it
+  // `.node` files shipped elsewhere than prebuilds/ (farmhash's build/*.node): kept as they are, the ELF check judges them.
+  if (!existsSync(path.join(dir, "prebuilds")) && findNodeFile(dir, NODE_FILE_DEPTH) !== null) return "prebuild";
   const shipped = existsSync(path.join(dir, "prebuilds")) ? readdirSync(path.join(dir, "prebuilds")).join(", ") : "none";
   throw new MntError(
     "config",

@@ -15,7 +15,7 @@ export const ADDON_LOADERS: readonly string[] = [
 ];
 
 /** How many folders deep the search for `.node` files goes (a package's own tree, not its node_modules). */
-const NODE_FILE_DEPTH = 6;
+export const NODE_FILE_DEPTH = 6;
 
 export interface PackageJson {
   name?: string;
