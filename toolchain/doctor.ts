@@ -52,7 +52,8 @@ export function doctor(targets: readonly Target[], options: DoctorOptions = {}):
 export function checkTarget(target: Target, options: DoctorOptions = {}): TargetReport {
   const build = buildChecks(target, options);
   const loadTest = loadTestChecks(target, options);
-  return { target, build, loadTest, canBuild: build.every(isFound), canLoadTest: loadTest.every(isFound) };
+  // Without an official Node.js for the target on npm there is nothing to load its addons with.
+  return { target, build, loadTest, canBuild: build.every(isFound), canLoadTest: loadTest.every(isFound) && target.nodePackage !== null };
 }
 
 /** The Debian packages behind the missing checks, each once. */

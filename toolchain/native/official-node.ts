@@ -33,23 +33,25 @@ export interface OfficialNodeOptions {
  * never leaves a half tree under the final name.
  */
 export async function officialNode(target: Target, options: OfficialNodeOptions = {}): Promise<OfficialNode> {
+  const pkg = target.nodePackage;
+  if (pkg === null) throw new MntError("infrastructure", `no official Node.js for ${target.name} is published on the npm registry`, "install Node.js on such hosts yourself");
   const env = options.env ?? process.env;
   const root = path.join(options.cacheDir ?? defaultCacheDir(env), "node");
   const wanted = options.version ?? process.versions.node;
-  const cached = (version: string) => path.join(root, `${target.nodePackage}-${version}`);
+  const cached = (version: string) => path.join(root, `${pkg}-${version}`);
 
   if (existsSync(path.join(cached(wanted), "bin/node"))) return { node: path.join(cached(wanted), "bin/node"), version: wanted };
-  const version = (await sameMajorVersion(target.nodePackage, wanted, env)) ?? newestCached(root, target.nodePackage, wanted);
-  if (!version) throw new MntError("infrastructure", `the npm registry has no ${target.nodePackage} for Node.js ${major(wanted)}`, "check that the npm registry is reachable");
+  const version = (await sameMajorVersion(pkg, wanted, env)) ?? newestCached(root, pkg, wanted);
+  if (!version) throw new MntError("infrastructure", `the npm registry has no ${pkg} for Node.js ${major(wanted)}`, "check that the npm registry is reachable");
   const dir = cached(version);
   if (existsSync(path.join(dir, "bin/node"))) return { node: path.join(dir, "bin/node"), version };
 
   mkdirSync(root, { recursive: true });
   const staging = mkdtempSync(`${dir}.tmp-`);
   try {
-    options.onLog?.(`fetching ${target.nodePackage}@${version} (the official Node.js for ${target.name})`);
-    const packed = await run("npm", ["pack", `${target.nodePackage}@${version}`, "--json", "--loglevel=error", "--pack-destination", staging], { env, echoStdout: false });
-    if (packed.code !== 0) throw new MntError("infrastructure", `npm pack ${target.nodePackage}@${version} failed: ${lastLines(packed.tail)}`, "check that the npm registry is reachable");
+    options.onLog?.(`fetching ${pkg}@${version} (the official Node.js for ${target.name})`);
+    const packed = await run("npm", ["pack", `${pkg}@${version}`, "--json", "--loglevel=error", "--pack-destination", staging], { env, echoStdout: false });
+    if (packed.code !== 0) throw new MntError("infrastructure", `npm pack ${pkg}@${version} failed: ${lastLines(packed.tail)}`, "check that the npm registry is reachable");
     const [{ filename }] = JSON.parse(packed.stdout) as { filename: string }[];
     const tree = path.join(staging, "tree");
     mkdirSync(tree);
