@@ -11,10 +11,7 @@ export class HostSession {
   constructor(
     readonly address: string,
     readonly options: SshConnectOptions,
-    first?: SshSession,
-  ) {
-    if (first) this.adopt(first);
-  }
+  ) {}
 
   get label(): string {
     return this.options.label;
