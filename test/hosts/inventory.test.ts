@@ -36,8 +36,8 @@ describe("hosts inventory", () => {
     it("parses and gives the documented values", () => {
       const inventory = loadInventory(EXAMPLE);
       expect(inventory.file).to.equal(EXAMPLE);
-      const [fast, pi, runner] = inventory.hosts;
-      expect(inventory.hosts).to.have.length(3);
+      const [fast, pi, board, runner] = inventory.hosts;
+      expect(inventory.hosts).to.have.length(4);
       expect(fast).to.deep.equal({
         name: "fast-1",
         address: "10.0.0.11",
@@ -51,11 +51,12 @@ describe("hosts inventory", () => {
         jump: [],
         strictHostKeyChecking: "yes",
         connectTimeoutMs: 10000,
-        position: { line: 23, col: 5 },
+        position: { line: 25, col: 5 },
       });
       expect(pi).to.deep.include({ name: "pi4.lab", address: "pi4.lab", user: "pi", port: 22, slots: 4, node: "/opt/node20/bin/node" });
       expect(pi!.tags).to.deep.equal(["arm64"]);
-      expect(pi!.position).to.deep.equal({ line: 27, col: 5 });
+      expect(pi!.position).to.deep.equal({ line: 29, col: 5 });
+      expect(board).to.deep.include({ name: "old-arm-board", node: "ship" });
       expect(runner).to.deep.include({
         name: "build-runner",
         user: "alice",
@@ -67,7 +68,7 @@ describe("hosts inventory", () => {
       });
       expect(runner!.jump).to.deep.equal(["bastion.example.org"]);
       expect(runner!.tags).to.deep.equal([]);
-      expect(runner!.position).to.deep.equal({ line: 32, col: 5 });
+      expect(runner!.position).to.deep.equal({ line: 36, col: 5 });
     });
 
     it("shows every field, each with a comment", () => {
