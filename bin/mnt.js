@@ -6,5 +6,4 @@ if (!existsSync(cli)) {
   process.stderr.write("mnt: dist/cli.js is missing: run `npm run build` in the Marionette checkout\n");
   process.exit(70);
 }
-process.setSourceMapsEnabled(true);
 await import(cli.href);

@@ -2,12 +2,14 @@
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { MntError } from "../core/errors.ts";
-import { execBuilder, execCommand, type ExecArgs } from "./commands/exec.ts";
-import { buildBuilder, buildCommand, type BuildArgs } from "./commands/build.ts";
-import { deployBuilder, deployCommand, type DeployArgs } from "./commands/deploy.ts";
-import { doctorBuilder, doctorCommand, type DoctorArgs } from "./commands/toolchain-doctor.ts";
-import { hostsCheckBuilder, hostsCheckCommand, type HostsCheckArgs } from "./commands/hosts-check.ts";
-import { ConfigError } from "../core/hosts/inventory.ts";
+// Only the flags load up front; each command's code (esbuild, ssh2, the runtime…) is imported
+// when that command runs, which keeps every start-up short.
+import { execBuilder, type ExecArgs } from "./commands/exec-flags.ts";
+import { buildBuilder, type BuildArgs } from "./commands/build-flags.ts";
+import { deployBuilder, type DeployArgs } from "./commands/deploy-flags.ts";
+import { doctorBuilder, type DoctorArgs } from "./commands/toolchain-doctor-flags.ts";
+import { hostsCheckBuilder, type HostsCheckArgs } from "./commands/hosts-check-flags.ts";
+import { ConfigError } from "../core/errors.ts";
 import { ExitCode, exitCodeFor } from "./exit-codes.ts";
 
 async function main(argv: string[]): Promise<number> {
@@ -20,7 +22,7 @@ async function main(argv: string[]): Promise<number> {
       "build and run a program (no hosts: slaves on this machine)",
       (y) => execBuilder(y),
       async (args) => {
-        exitCode = await execCommand(args as unknown as ExecArgs);
+        exitCode = await (await import("./commands/exec.ts")).execCommand(args as unknown as ExecArgs);
       },
     )
     .command(
@@ -28,7 +30,7 @@ async function main(argv: string[]): Promise<number> {
       "build a release per target: the program, the agent and native addons built for each arch",
       (y) => buildBuilder(y),
       async (args) => {
-        exitCode = await buildCommand(args as unknown as BuildArgs);
+        exitCode = await (await import("./commands/build.ts")).buildCommand(args as unknown as BuildArgs);
       },
     )
     .command(
@@ -36,7 +38,7 @@ async function main(argv: string[]): Promise<number> {
       "send every host the release for its target (rsync over the SSH connection; SFTP without rsync)",
       (y) => deployBuilder(y),
       async (args) => {
-        exitCode = await deployCommand(args as unknown as DeployArgs);
+        exitCode = await (await import("./commands/deploy.ts")).deployCommand(args as unknown as DeployArgs);
       },
     )
     .command("toolchain", "what this machine needs to build for each target", (y) =>
@@ -45,8 +47,8 @@ async function main(argv: string[]): Promise<number> {
           "doctor",
           "per target: compilers, emulator and libraries found or missing, and the apt-get line for what is missing",
           (c) => doctorBuilder(c),
-          (args) => {
-            exitCode = doctorCommand(args as unknown as DoctorArgs);
+          async (args) => {
+            exitCode = (await import("./commands/toolchain-doctor.ts")).doctorCommand(args as unknown as DoctorArgs);
           },
         )
         .demandCommand(1, "name a toolchain command, e.g. `mnt toolchain doctor`"),
@@ -58,7 +60,7 @@ async function main(argv: string[]): Promise<number> {
           "connect to every host and report what it offers (exit 0 when all are usable)",
           (c) => hostsCheckBuilder(c),
           async (args) => {
-            exitCode = await hostsCheckCommand(args as unknown as HostsCheckArgs);
+            exitCode = await (await import("./commands/hosts-check.ts")).hostsCheckCommand(args as unknown as HostsCheckArgs);
           },
         )
         .demandCommand(1, "name a hosts command, e.g. `mnt hosts check hosts.yaml`"),

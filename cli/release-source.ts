@@ -2,8 +2,7 @@
 // program (cached, one target at a time: builds are CPU-bound), or read from a build folder.
 import path from "node:path";
 import { MntError } from "../core/errors.ts";
-import { buildProgram } from "../toolchain/build/build.ts";
-import { renderBuildEvent } from "./commands/build.ts";
+import { renderBuildEvent } from "./build-report.ts";
 import { readRelease, type Release } from "../toolchain/build/release-folder.ts";
 import type { Target } from "../toolchain/targets.ts";
 
@@ -30,6 +29,8 @@ export function releaseSource(options: ReleaseSourceOptions): (target: Target) =
 
   function buildOne(program: string, target: Target): Promise<Release> {
     const built = queue.then(async () => {
+      // Loaded only when something is built: esbuild is not needed to send releases already made.
+      const { buildProgram } = await import("../toolchain/build/build.ts");
       const result = await buildProgram({
         program,
         targets: [target],

@@ -27,6 +27,17 @@ export class MntError extends Error {
   }
 }
 
+/** A configuration file is wrong: every problem, one line each (`hosts.yaml:12:7: hosts[2].port: …`). */
+export class ConfigError extends MntError {
+  override name = "ConfigError";
+  readonly errors: string[];
+  constructor(errors: string[], hint?: string, options?: { cause?: unknown }) {
+    if (errors.length === 0) throw new TypeError("ConfigError needs at least one error line");
+    super("config", errors[0]!, hint, options);
+    this.errors = errors;
+  }
+}
+
 export class TimeoutError extends MntError {
   override name = "TimeoutError";
   constructor(message: string) {

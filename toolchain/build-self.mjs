@@ -1,10 +1,12 @@
 // Builds Marionette's own runnable files: the CLI and the one-file agent (no node_modules needed).
 import { build } from "esbuild";
-import { copyFileSync, mkdirSync } from "node:fs";
+import { copyFileSync, mkdirSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+// Chunk names carry hashes: start from an empty dist/ so old ones do not pile up.
+rmSync(path.join(root, "dist"), { recursive: true, force: true });
 const common = { bundle: true, platform: "node", target: "node18", sourcemap: "linked", logLevel: "warning", absWorkingDir: root };
 
 await Promise.all([
@@ -12,11 +14,19 @@ await Promise.all([
   build({ ...common, entryPoints: ["remote-agent/main.ts"], outfile: "dist/agent.cjs", format: "cjs" }),
   build({
     ...common,
-    entryPoints: ["cli/main.ts"],
-    outfile: "dist/cli.js",
+    entryPoints: { cli: "cli/main.ts" },
+    outdir: "dist",
+    // Each command is its own chunk, loaded when it runs.
+    splitting: true,
+    // Beside cli.js: code in a chunk finds files next to it (the rsync bridge) by import.meta.url.
+    chunkNames: "[name]-[hash]",
     format: "esm",
     target: "node20",
-    packages: "external",
+    // Pure-JS dependencies are bundled (one file loads far faster than hundreds); packages with
+    // native parts or a binary of their own stay external.
+    external: ["esbuild", "ssh2", "msgpackr", "node-pty"],
+    // Bundled CommonJS dependencies call require(): give the ESM bundle one.
+    banner: { js: "import { createRequire as __mntCreateRequire } from 'node:module'; const require = __mntCreateRequire(import.meta.url);" },
   }),
 ]);
 

@@ -1,38 +1,14 @@
 // `mnt deploy hosts.yaml [program.ts]`: every host gets the release for its target. With a program,
 // what is missing or stale is built first (cached); without one, the releases already built under
 // --out are sent (a host whose target has none is told which `mnt build --arch` to run).
-import type { Argv } from "yargs";
+import type { DeployArgs } from "./deploy-flags.ts";
 import { loadInventory } from "../../core/hosts/inventory.ts";
 import { MntError } from "../../core/errors.ts";
-import { DEFAULT_OUT_DIR } from "../../toolchain/build/build.ts";
 import { deploy } from "../../toolchain/deploy/deploy.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { terminalPassphrasePrompt } from "../passphrase.ts";
 import { listrDeployRenderer, plainDeployRenderer } from "../deploy-report.ts";
 import { releaseSource } from "../release-source.ts";
-
-export interface DeployArgs {
-  file: string;
-  program?: string;
-  out: string;
-  json: boolean;
-  quiet: boolean;
-  "allow-partial": boolean;
-  concurrency: number;
-}
-
-export function deployBuilder(yargs: Argv): Argv<DeployArgs> {
-  return yargs
-    .positional("file", { type: "string", describe: "the hosts inventory", demandOption: true })
-    .positional("program", { type: "string", describe: "build this program first (cached) and deploy it" })
-    .option("out", { type: "string", default: DEFAULT_OUT_DIR, describe: "the build folder (one release folder per target)" })
-    .option("allow-partial", { type: "boolean", default: false, describe: "exit 0 when at least one host was deployed (default: only when all were)" })
-    .option("concurrency", { type: "number", default: 8, describe: "hosts deployed at once" })
-    .option("json", { type: "boolean", default: false, describe: "print one JSON object on stdout" })
-    .option("quiet", { type: "boolean", default: false, alias: "q", describe: "only failures" })
-    .example("$0 deploy hosts.yaml job.ts", "build what is stale, then send each host its release")
-    .example("$0 deploy hosts.yaml --json", "send the releases already built under .mnt/build") as unknown as Argv<DeployArgs>;
-}
 
 export async function deployCommand(args: DeployArgs): Promise<number> {
   if (!(Number.isInteger(args.concurrency) && args.concurrency >= 1)) throw new MntError("usage", `--concurrency ${args.concurrency}: expected a whole number, at least 1`);

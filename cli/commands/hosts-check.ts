@@ -1,23 +1,11 @@
 // `mnt hosts check hosts.yaml`: every host at once — reachable, logged in, host key, arch, OS,
 // Node.js, cores, free disk in the work folder, rsync. Exit 0 when every host is usable.
-import type { Argv } from "yargs";
+import type { HostsCheckArgs } from "./hosts-check-flags.ts";
 import { checkHosts, type HostCheck } from "../../core/connections/ssh/check-hosts.ts";
 import { loadInventory } from "../../core/hosts/inventory.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { formatBytes } from "../format.ts";
 import { terminalPassphrasePrompt } from "../passphrase.ts";
-
-export interface HostsCheckArgs {
-  file: string;
-  json: boolean;
-}
-
-export function hostsCheckBuilder(yargs: Argv): Argv<HostsCheckArgs> {
-  return yargs
-    .positional("file", { type: "string", describe: "the hosts inventory", demandOption: true })
-    .option("json", { type: "boolean", default: false, describe: "print one JSON object on stdout" })
-    .example("$0 hosts check hosts.yaml", "a table of every host and what it offers") as unknown as Argv<HostsCheckArgs>;
-}
 
 export async function hostsCheckCommand(args: HostsCheckArgs): Promise<number> {
   const inventory = loadInventory(args.file);

@@ -2,23 +2,11 @@
 // native addons (cross compilers, make, Python, Node.js headers) and to load-test them (qemu, the
 // target's runtime libraries), and the one apt-get line for everything missing. Exit 0 when
 // nothing is missing.
-import type { Argv } from "yargs";
+import type { DoctorArgs } from "./toolchain-doctor-flags.ts";
 import { MntError } from "../../core/errors.ts";
 import { doctor, type Check } from "../../toolchain/doctor.ts";
 import { parseTargetList, TARGETS } from "../../toolchain/targets.ts";
 import { ExitCode } from "../exit-codes.ts";
-
-export interface DoctorArgs {
-  arch: string;
-  json: boolean;
-}
-
-export function doctorBuilder(yargs: Argv): Argv<DoctorArgs> {
-  return yargs
-    .option("arch", { type: "string", default: "all", describe: "all, or a list such as x64,arm64" })
-    .option("json", { type: "boolean", default: false, describe: "print one JSON object on stdout" })
-    .example("$0 toolchain doctor", "every target: what is there, what is missing, the apt-get line") as unknown as Argv<DoctorArgs>;
-}
 
 export function doctorCommand(args: DoctorArgs): number {
   let targets;

@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node } from "yaml";
-import { MntError } from "../errors.ts";
+import { ConfigError, MntError } from "../errors.ts";
 import { expandHome } from "../local-path.ts";
 import { FIELDS, MESSAGES, didYouMean, inventorySchema, type HostSettings, type RawInventory } from "./schema.ts";
 
@@ -43,16 +43,8 @@ export interface Inventory {
   hosts: HostEntry[];
 }
 
-/** A configuration file is wrong: `message` is the first problem, `errors` has every one, one line each. */
-export class ConfigError extends MntError {
-  override name = "ConfigError";
-  readonly errors: string[];
-  constructor(errors: string[], hint?: string, options?: { cause?: unknown }) {
-    if (errors.length === 0) throw new TypeError("ConfigError needs at least one error line");
-    super("config", errors[0]!, hint, options);
-    this.errors = errors;
-  }
-}
+/** Where ConfigError lived before: core/errors.ts now, so the CLI can name it without loading YAML. */
+export { ConfigError };
 
 export const HOST_DEFAULTS = {
   slots: "auto",

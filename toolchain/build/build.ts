@@ -12,9 +12,6 @@ import type { BuildEvent, TargetBuilt } from "./events.ts";
 import { nativesFor } from "./natives.ts";
 import { readRelease, releaseBytes, writeRelease } from "./release-folder.ts";
 
-/** Where `mnt build` writes, relative to the current folder, unless --out says otherwise. */
-export const DEFAULT_OUT_DIR = ".mnt/build";
-
 export interface BuildRequest {
   program: string;
   targets: Target[];

@@ -76,7 +76,7 @@ export interface FolderResult extends Sent {
 /** Reads the state of a folder on the host (one exec): is it there, whole, and right? */
 export async function folderState(host: HostContext, folder: FolderOnHost): Promise<FolderState> {
   const result = await host.session.run(stateScript(host.workDir, folder.folder, folder.verifyAlways), checksumList(folder.files));
-  if (result.code !== 0) throw workDirError(host, result.stderr);
+  if (result.code !== 0) throw workDirError(host, result);
   return parseState(result.stdout);
 }
 
@@ -89,7 +89,7 @@ export async function ensureFolder(host: HostContext, folder: FolderOnHost, stat
   if (state.state === "ok") return { bytesSent: 0, filesChanged: 0, via: "none" };
   const incoming = `${path.posix.dirname(folder.folder)}/.incoming-${path.posix.basename(folder.folder)}`;
   const prepared = await host.session.run(prepareScript(host.workDir, folder.folder, incoming));
-  if (prepared.code !== 0) throw workDirError(host, prepared.stderr);
+  if (prepared.code !== 0) throw workDirError(host, prepared);
   const sent = await sendFolder(host, {
     localDir: folder.localDir,
     files: folder.files,
@@ -103,18 +103,18 @@ export async function ensureFolder(host: HostContext, folder: FolderOnHost, stat
   if (finished.code === 4) {
     throw new MntError("infrastructure", `${host.name}: ${folder.folder} does not match its sha256 list after the transfer (${firstLine(finished.stderr)})`, "run mnt deploy again; if it persists, check the host's disk");
   }
-  if (finished.code !== 0) throw workDirError(host, finished.stderr);
+  if (finished.code !== 0) throw workDirError(host, finished);
   return sent;
 }
 
 /** Points `current` at the release and keeps the newest KEEP_RELEASES of its target. */
 export async function switchCurrent(host: HostContext, folder: string, target: Target): Promise<void> {
   const result = await host.session.run(switchScript(host.workDir, folder, target.name, KEEP_RELEASES));
-  if (result.code !== 0) throw workDirError(host, result.stderr);
+  if (result.code !== 0) throw workDirError(host, result);
 }
 
-function workDirError(host: HostContext, stderr: string): MntError {
-  const reason = firstLine(stderr);
+function workDirError(host: HostContext, result: { code: number | null; stderr: string }): MntError {
+  const reason = result.stderr.trim() ? firstLine(result.stderr) : result.code === null ? "the command ended without an exit status" : `exit ${result.code}, no message`;
   const fix = /No space left/i.test(reason) ? "free disk space there" : /Read-only|Permission denied/i.test(reason) ? "point workDir in the hosts file at a writable folder" : "check workDir in the hosts file";
   return new MntError("infrastructure", `${host.name}: cannot use the work folder ${host.workDir}: ${reason}`, fix);
 }

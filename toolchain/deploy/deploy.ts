@@ -117,7 +117,10 @@ export async function deploy(request: DeployRequest): Promise<DeployOutcome> {
       result.bytesSent += sent.bytesSent;
       result.filesChanged += sent.filesChanged;
       result.via = sent.via;
-      if (!request.checkOnly) {
+      // Nothing sent and `current` already right: no third round trip (nor anything to prune).
+      if (request.checkOnly || (sent.filesChanged === 0 && state.current === folder.folder)) {
+        step("switch", "skipped", `current is ${folder.folder}`);
+      } else {
         step("switch", "start");
         await switchCurrent(host, folder.folder, target);
         step("switch", "done", `current → ${folder.folder}`);

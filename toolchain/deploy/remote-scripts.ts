@@ -9,6 +9,13 @@ export const COMPLETE_MARKER = ".mnt-complete";
 /** A random id written once per file system: hosts that read the same id share the work folder. */
 export const FS_ID_FILE = ".mnt-fs-id";
 
+/**
+ * The sha256 list comes on stdin and is read whole before anything else: a script that exited
+ * without reading it (a folder not there yet) left the list in flight, and sshd then sometimes
+ * closed the channel without an exit status.
+ */
+const READ_SUMS = `sums=$(cat)`;
+
 /** `sha256sum -c` input for a list of files. */
 export function checksumList(files: Array<{ path: string; sha256: string }>): string {
   return files.map((file) => `${file.sha256}  ${file.path}\n`).join("");
@@ -21,8 +28,9 @@ export function checksumList(files: Array<{ path: string; sha256: string }>): st
  */
 export function stateScript(workDir: string, folder: string, verify: boolean): string {
   const f = quote([folder]);
-  const check = verify ? `if out=$(cd ${f} && sha256sum -c --quiet - 2>&1); then echo state=ok; else echo state=corrupt; printf '%s\\n' "$out" | head -n 5 | sed 's/^/bad=/'; fi` : "echo state=ok";
+  const check = verify ? `if out=$(cd ${f} && printf '%s\\n' "$sums" | sha256sum -c --quiet - 2>&1); then echo state=ok; else echo state=corrupt; printf '%s\\n' "$out" | head -n 5 | sed 's/^/bad=/'; fi` : "echo state=ok";
   return [
+    READ_SUMS,
     `cd ${remoteDirWord(workDir)} || exit 3`,
     `if [ -f ${f}/${COMPLETE_MARKER} ]; then ${check}; elif [ -d ${f} ]; then echo state=partial; else echo state=missing; fi`,
     `echo "current=$(readlink current 2>/dev/null)"`,
@@ -70,8 +78,9 @@ export function prepareScript(workDir: string, folder: string, incoming: string)
 export function finishScript(workDir: string, folder: string, incoming: string): string {
   const [f, i] = [quote([folder]), quote([incoming])];
   return [
+    READ_SUMS,
     `cd ${remoteDirWord(workDir)} || exit 3`,
-    `if ! out=$(cd ${i} && sha256sum -c --quiet - 2>&1); then printf '%s\\n' "$out" | head -n 5 >&2; exit 4; fi`,
+    `if ! out=$(cd ${i} && printf '%s\\n' "$sums" | sha256sum -c --quiet - 2>&1); then printf '%s\\n' "$out" | head -n 5 >&2; exit 4; fi`,
     `touch ${i}/${COMPLETE_MARKER} && rm -rf ${f} && mv ${i} ${f}`,
   ].join("\n");
 }

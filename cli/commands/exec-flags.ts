@@ -1,0 +1,41 @@
+// The flags of `mnt exec`: kept apart from the command itself so that `mnt --help` and every
+// other command start without loading what this one needs.
+import type { Argv } from "yargs";
+
+export interface ExecArgs {
+  program: string;
+  slots?: number;
+  hosts?: string;
+  "require-all": boolean;
+  deploy: boolean;
+  out?: string;
+  "op-timeout"?: number;
+  "slave-timeout"?: number;
+  "agent-timeout"?: number;
+  "wait-for-hosts"?: number;
+  "poison-kills"?: number;
+  json: boolean;
+  quiet: boolean;
+  "--"?: Array<string | number>;
+  _: Array<string | number>;
+}
+
+export function execBuilder(yargs: Argv): Argv<ExecArgs> {
+  return yargs
+    .positional("program", { type: "string", describe: "the program (a TypeScript or JavaScript module)", demandOption: true })
+    .option("hosts", { type: "string", describe: "run the slaves on the hosts of this inventory (see hosts.example.yaml), over SSH" })
+    .option("require-all", { type: "boolean", default: false, describe: "with --hosts: fail unless every host is usable (default: run on those that are)" })
+    .option("deploy", { type: "boolean", default: true, describe: "with --hosts: build and deploy what is missing or stale first (--no-deploy: refuse hosts whose release is not in place)" })
+    .option("out", { type: "string", describe: "the build folder (default: one per program in mnt's cache)" })
+    .option("slots", { type: "number", describe: "slaves to run on this machine (default: its core count)" })
+    .option("op-timeout", { type: "number", group: "Recovery:", describe: "default timeout of every worker op, ms (a slave stuck in it is then killed and replaced) [default: none]" })
+    .option("slave-timeout", { type: "number", group: "Recovery:", describe: "a slave with no heartbeat for this long (stopped, frozen) is killed and replaced, ms [default: 5000]" })
+    .option("agent-timeout", { type: "number", group: "Recovery:", describe: "an agent with no heartbeat for this long is lost and reconnected, ms [default: 10000]" })
+    .option("wait-for-hosts", { type: "number", group: "Recovery:", describe: "with no host left up, wait this long for one to come back before failing, ms [default: 30000]" })
+    .option("poison-kills", { type: "number", group: "Recovery:", describe: "an op whose runs killed this many slaves fails instead of running again [default: 3]" })
+    .option("json", { type: "boolean", default: false, describe: "print one JSON summary on stdout at the end" })
+    .option("quiet", { type: "boolean", default: false, alias: "q", describe: "no narration, only remote output and errors" })
+    .example("$0 exec examples/pi/pi.ts", "estimate π on local slaves (one per core)")
+    .example("$0 exec examples/pi/pi.ts --slots 4 -- --batches 128", "4 slaves; arguments after -- go to main")
+    .example("$0 exec job.ts --json > summary.json", "machine-readable summary") as unknown as Argv<ExecArgs>;
+}
