@@ -10,7 +10,7 @@ import { MntError } from "../../core/errors.ts";
 import { compareDotted, sha256Hex, type ManifestFile } from "../../core/protocol/manifest.ts";
 import { MANIFEST_FILE, type Release } from "../build/release-folder.ts";
 import { targetFor, type Target } from "../targets.ts";
-import { checksumList, finishScript, parseState, prepareScript, stateScript, switchScript, type FolderState } from "./remote-scripts.ts";
+import { checksumList, finishScript, parseState, stateScript, switchLines, switchScript, type FolderState } from "./remote-scripts.ts";
 import { sendFolder, type Sent } from "./send-folder.ts";
 
 /** Releases kept per target on a host (the current one among them). */
@@ -65,31 +65,31 @@ export function releaseFiles(release: Release): ManifestFile[] {
   return [...release.manifest.files, { path: MANIFEST_FILE, size: bytes.length, sha256: sha256Hex(bytes) }];
 }
 
-export interface FolderResult extends Sent {
-  /** The work folder's file-system id (hosts sharing the folder read the same). */
-  fsId: string;
-  /** What `current` pointed at before. */
-  previous: string;
-  before: FolderState["state"];
+/** Where a transfer into `folder` writes before the folder gets its name. */
+function incomingOf(folder: FolderOnHost): string {
+  return `${path.posix.dirname(folder.folder)}/.incoming-${path.posix.basename(folder.folder)}`;
 }
 
-/** Reads the state of a folder on the host (one exec): is it there, whole, and right? */
-export async function folderState(host: HostContext, folder: FolderOnHost): Promise<FolderState> {
-  const result = await host.session.run(stateScript(host.workDir, folder.folder, folder.verifyAlways), checksumList(folder.files));
+/**
+ * Reads the state of a folder on the host: is it there, whole, and right? With `prepare`, a folder
+ * that is not gets its transfer made ready in the same exec (ensureFolder then sends at once).
+ */
+export async function folderState(host: HostContext, folder: FolderOnHost, prepare: boolean): Promise<FolderState> {
+  const script = stateScript(host.workDir, folder.folder, folder.verifyAlways, prepare ? incomingOf(folder) : undefined);
+  const result = await host.session.run(script, checksumList(folder.files));
   if (result.code !== 0) throw workDirError(host, result);
   return parseState(result.stdout);
 }
 
 /**
- * Brings the folder on the host to the local one's bytes when its state says it is not (sends
- * only what differs; unchanged files are linked from `linkFrom`, e.g. the current release), then
- * checks every hash there and gives it its final name.
+ * Brings the folder on the host to the local one's bytes when its state (read with `prepare`) says
+ * it is not: sends only what differs (unchanged files are linked from `linkFrom`, e.g. the current
+ * release), then checks every hash there, gives it its final name and runs `then` (switchLines),
+ * all in one exec.
  */
-export async function ensureFolder(host: HostContext, folder: FolderOnHost, state: FolderState, linkFrom: string | null, onBytes?: (bytes: number) => void): Promise<Sent> {
+export async function ensureFolder(host: HostContext, folder: FolderOnHost, state: FolderState, linkFrom: string | null, then: string[], onBytes?: (bytes: number) => void): Promise<Sent> {
   if (state.state === "ok") return { bytesSent: 0, filesChanged: 0, via: "none" };
-  const incoming = `${path.posix.dirname(folder.folder)}/.incoming-${path.posix.basename(folder.folder)}`;
-  const prepared = await host.session.run(prepareScript(host.workDir, folder.folder, incoming));
-  if (prepared.code !== 0) throw workDirError(host, prepared);
+  const incoming = incomingOf(folder);
   const sent = await sendFolder(host, {
     localDir: folder.localDir,
     files: folder.files,
@@ -99,12 +99,17 @@ export async function ensureFolder(host: HostContext, folder: FolderOnHost, stat
     byContent: state.state === "corrupt",
     onBytes,
   });
-  const finished = await host.session.run(finishScript(host.workDir, folder.folder, incoming), checksumList(folder.files));
+  const finished = await host.session.run(finishScript(host.workDir, folder.folder, incoming, then), checksumList(folder.files));
   if (finished.code === 4) {
     throw new MntError("infrastructure", `${host.name}: ${folder.folder} does not match its sha256 list after the transfer (${firstLine(finished.stderr)})`, "run mnt deploy again; if it persists, check the host's disk");
   }
   if (finished.code !== 0) throw workDirError(host, finished);
   return sent;
+}
+
+/** The lines that point `current` at the release and keep the newest KEEP_RELEASES of its target. */
+export function switchTo(folder: string, target: Target): string[] {
+  return switchLines(folder, target.name, KEEP_RELEASES);
 }
 
 /** Points `current` at the release and keeps the newest KEEP_RELEASES of its target. */

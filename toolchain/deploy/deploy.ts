@@ -10,7 +10,7 @@ import { MntError } from "../../core/errors.ts";
 import type { HostEntry } from "../../core/hosts/inventory.ts";
 import type { Release } from "../build/release-folder.ts";
 import type { Target } from "../targets.ts";
-import { checkRequirements, ensureFolder, folderState, releaseFiles, switchCurrent, targetOfHost, type FolderOnHost, type HostContext } from "./deploy-host.ts";
+import { checkRequirements, ensureFolder, folderState, releaseFiles, switchCurrent, switchTo, targetOfHost, type FolderOnHost, type HostContext } from "./deploy-host.ts";
 import type { DeployEvent, DeployStep, HostDeployed } from "./events.ts";
 import type { Sent } from "./send-folder.ts";
 import { shippedNode } from "./shipped-node.ts";
@@ -83,9 +83,9 @@ export async function deploy(request: DeployRequest): Promise<DeployOutcome> {
         step("node", "start");
         const runtime = await shippedNode(target);
         const folder: FolderOnHost = { localDir: runtime.dir, files: runtime.files, folder: `runtimes/${runtime.name}`, verifyAlways: false };
-        const state = await folderState(host, folder);
+        const state = await folderState(host, folder, !request.checkOnly);
         if (request.checkOnly && state.state !== "ok") throw new MntError("infrastructure", `${entry.name}: the Node.js to ship (${runtime.name}) is not there`, "run mnt deploy, or drop --no-deploy");
-        const sent = await ensureFolder(host, folder, state, null);
+        const sent = await ensureFolder(host, folder, state, null, []);
         result.bytesSent += sent.bytesSent;
         result.filesChanged += sent.filesChanged;
         node = `${remoteDirWord(entry.workDir)}/runtimes/${runtime.name}/bin/node`;
@@ -94,7 +94,7 @@ export async function deploy(request: DeployRequest): Promise<DeployOutcome> {
 
       const folder: FolderOnHost = { localDir: release.dir, files: releaseFiles(release), folder: `releases/${release.id}`, verifyAlways: true };
       step("verify", "start");
-      const state = await folderState(host, folder);
+      const state = await folderState(host, folder, !request.checkOnly);
       if (request.checkOnly && (state.state !== "ok" || state.current !== folder.folder)) {
         throw new MntError("infrastructure", `${entry.name}: release ${release.id} (${target.name}) is not deployed there (${state.state === "ok" ? "not current" : state.state})`, "run mnt deploy, or drop --no-deploy");
       }
@@ -109,7 +109,8 @@ export async function deploy(request: DeployRequest): Promise<DeployOutcome> {
         sent = { bytesSent: 0, filesChanged: 0, via: "shared" };
       } else {
         step("transfer", "start");
-        const transfer = ensureFolder(host, folder, state, state.current || null, (bytes) => step("transfer", "start", `${bytes} bytes`));
+        // The switch rides on the exec that finishes the transfer.
+        const transfer = ensureFolder(host, folder, state, state.current || null, switchTo(folder.folder, target), (bytes) => step("transfer", "start", `${bytes} bytes`));
         if (state.fsId) shared.set(key, transfer);
         sent = await transfer;
       }
@@ -117,8 +118,11 @@ export async function deploy(request: DeployRequest): Promise<DeployOutcome> {
       result.bytesSent += sent.bytesSent;
       result.filesChanged += sent.filesChanged;
       result.via = sent.via;
-      // Nothing sent and `current` already right: no third round trip (nor anything to prune).
-      if (request.checkOnly || (sent.filesChanged === 0 && state.current === folder.folder)) {
+      // Switched already when this host sent the release; nothing sent and `current` already right:
+      // no further round trip (nor anything to prune).
+      if (sent.via === "rsync" || sent.via === "sftp") {
+        step("switch", "done", `current → ${folder.folder}`);
+      } else if (request.checkOnly || state.current === folder.folder) {
         step("switch", "skipped", `current is ${folder.folder}`);
       } else {
         step("switch", "start");

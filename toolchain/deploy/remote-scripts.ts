@@ -24,19 +24,23 @@ export function checksumList(files: Array<{ path: string; sha256: string }>): st
 /**
  * The state of `folder` (relative to the work folder) and of the work folder itself: prints
  * `state=ok|corrupt|partial|missing`, up to 5 `bad=` lines, `current=<link target>` and `fs=<id>`.
- * With `verify`, a complete folder is checked against the sha256 list given on stdin.
+ * With `verify`, a complete folder is checked against the sha256 list given on stdin. When it is
+ * not ok and `incoming` is given, that folder is made ready for a transfer in the same round trip
+ * (see prepareLines).
  */
-export function stateScript(workDir: string, folder: string, verify: boolean): string {
+export function stateScript(workDir: string, folder: string, verify: boolean, incoming?: string): string {
   const f = quote([folder]);
-  const check = verify ? `if out=$(cd ${f} && printf '%s\\n' "$sums" | sha256sum -c --quiet - 2>&1); then echo state=ok; else echo state=corrupt; printf '%s\\n' "$out" | head -n 5 | sed 's/^/bad=/'; fi` : "echo state=ok";
+  const check = verify ? `if out=$(cd ${f} && printf '%s\\n' "$sums" | sha256sum -c --quiet - 2>&1); then st=ok; else st=corrupt; fi` : "st=ok";
   return [
     READ_SUMS,
     `cd ${remoteDirWord(workDir)} || exit 3`,
-    `if [ -f ${f}/${COMPLETE_MARKER} ]; then ${check}; elif [ -d ${f} ]; then echo state=partial; else echo state=missing; fi`,
+    `out=; if [ -f ${f}/${COMPLETE_MARKER} ]; then ${check}; elif [ -d ${f} ]; then st=partial; else st=missing; fi`,
+    `echo "state=$st"; [ -z "$out" ] || printf '%s\\n' "$out" | head -n 5 | sed 's/^/bad=/'`,
     `echo "current=$(readlink current 2>/dev/null)"`,
     // ln refuses to replace an existing name: of two hosts racing on a shared folder, one id wins.
     `[ -f ${FS_ID_FILE} ] || { t=${FS_ID_FILE}.$$; head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \\n' > $t && ln $t ${FS_ID_FILE} 2>/dev/null; rm -f $t; }`,
     `echo "fs=$(cat ${FS_ID_FILE} 2>/dev/null)"`,
+    ...(incoming === undefined ? [] : [`if [ "$st" != ok ]; then ${prepareLines(folder, incoming).join(" && ")} || exit 3; fi`]),
   ].join("\n");
 }
 
@@ -64,24 +68,27 @@ export function parseState(stdout: string): FolderState {
 
 /**
  * Makes `incoming` (where a transfer writes) from what is there already: a half-written or corrupt
- * `folder` is moved there, so the transfer only mends it.
+ * `folder` is moved there, so the transfer only mends it. Idempotent: hosts sharing the folder may
+ * both run it.
  */
-export function prepareScript(workDir: string, folder: string, incoming: string): string {
+function prepareLines(folder: string, incoming: string): string[] {
   const [f, i] = [quote([folder]), quote([incoming])];
-  return [`cd ${remoteDirWord(workDir)} || exit 3`, `mkdir -p $(dirname ${i})`, `if [ -d ${f} ] && [ ! -d ${i} ]; then mv ${f} ${i} && rm -f ${i}/${COMPLETE_MARKER}; fi`, `mkdir -p ${i}`].join("\n");
+  return [`mkdir -p $(dirname ${i})`, `{ [ ! -d ${f} ] || [ -d ${i} ] || { mv ${f} ${i} && rm -f ${i}/${COMPLETE_MARKER}; }; }`, `mkdir -p ${i}`];
 }
 
 /**
- * Checks `incoming` against the sha256 list on stdin and only then gives it its final name. A
- * check that fails prints the bad files and exits 4; the previous release is untouched.
+ * Checks `incoming` against the sha256 list on stdin and only then gives it its final name, then
+ * runs `then` (e.g. switchLines) in the same round trip. A check that fails prints the bad files and
+ * exits 4; the previous release is untouched.
  */
-export function finishScript(workDir: string, folder: string, incoming: string): string {
+export function finishScript(workDir: string, folder: string, incoming: string, then: string[] = []): string {
   const [f, i] = [quote([folder]), quote([incoming])];
   return [
     READ_SUMS,
     `cd ${remoteDirWord(workDir)} || exit 3`,
     `if ! out=$(cd ${i} && printf '%s\\n' "$sums" | sha256sum -c --quiet - 2>&1); then printf '%s\\n' "$out" | head -n 5 >&2; exit 4; fi`,
-    `touch ${i}/${COMPLETE_MARKER} && rm -rf ${f} && mv ${i} ${f}`,
+    `touch ${i}/${COMPLETE_MARKER} && rm -rf ${f} && mv ${i} ${f} || exit 3`,
+    ...then,
   ].join("\n");
 }
 
@@ -91,13 +98,17 @@ export function finishScript(workDir: string, folder: string, incoming: string):
  * current one).
  */
 export function switchScript(workDir: string, folder: string, target: string, keep: number): string {
+  return [`cd ${remoteDirWord(workDir)} || exit 3`, ...switchLines(folder, target, keep)].join("\n");
+}
+
+/** switchScript's lines, to run after others already in the work folder. */
+export function switchLines(folder: string, target: string, keep: number): string[] {
   const f = quote([folder]);
   const pattern = quote([`"target": "${target}"`]);
   return [
-    `cd ${remoteDirWord(workDir)} || exit 3`,
     `touch ${f}/${COMPLETE_MARKER}`,
     `if [ "$(readlink current 2>/dev/null)" != ${f} ]; then ln -sfn ${f} .current-$$ && mv -T .current-$$ current; fi`,
     `n=0; for m in $(ls -1t releases/*/${COMPLETE_MARKER} 2>/dev/null); do d=\${m%/${COMPLETE_MARKER}}; grep -q ${pattern} "$d/manifest.json" 2>/dev/null || continue; n=$((n+1)); if [ $n -gt ${keep} ] && [ "$d" != ${f} ]; then rm -rf "$d"; fi; done`,
     `exit 0`,
-  ].join("\n");
+  ];
 }
