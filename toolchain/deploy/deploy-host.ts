@@ -70,15 +70,29 @@ function incomingOf(folder: FolderOnHost): string {
   return `${path.posix.dirname(folder.folder)}/.incoming-${path.posix.basename(folder.folder)}`;
 }
 
+/** The exec that reads a folder's state (see stateScript): its script and its stdin. */
+export function stateCheck(workDir: string, folder: FolderOnHost, prepare: boolean): { script: string; input: string } {
+  return { script: stateScript(workDir, folder.folder, folder.verifyAlways, prepare ? incomingOf(folder) : undefined), input: checksumList(folder.files) };
+}
+
+/** The state that exec printed, or the one-line error naming the host when it failed. */
+export function readState(host: HostContext, result: { code: number | null; stdout: string; stderr?: string }): FolderState {
+  if (result.code !== 0) throw workDirError(host, { code: result.code, stderr: result.stderr ?? "" });
+  return parseState(result.stdout);
+}
+
 /**
  * Reads the state of a folder on the host: is it there, whole, and right? With `prepare`, a folder
  * that is not gets its transfer made ready in the same exec (ensureFolder then sends at once).
  */
 export async function folderState(host: HostContext, folder: FolderOnHost, prepare: boolean): Promise<FolderState> {
-  const script = stateScript(host.workDir, folder.folder, folder.verifyAlways, prepare ? incomingOf(folder) : undefined);
-  const result = await host.session.run(script, checksumList(folder.files));
-  if (result.code !== 0) throw workDirError(host, result);
-  return parseState(result.stdout);
+  const { script, input } = stateCheck(host.workDir, folder, prepare);
+  return readState(host, await host.session.run(script, input));
+}
+
+/** A release as a folder the host must hold. */
+export function releaseFolder(release: Release): FolderOnHost {
+  return { localDir: release.dir, files: releaseFiles(release), folder: `releases/${release.id}`, verifyAlways: true };
 }
 
 /**

@@ -9,8 +9,9 @@ import { SHIP_NODE } from "../../core/connections/ssh/probe.ts";
 import { MntError } from "../../core/errors.ts";
 import type { HostEntry } from "../../core/hosts/inventory.ts";
 import type { Release } from "../build/release-folder.ts";
-import type { Target } from "../targets.ts";
-import { checkRequirements, ensureFolder, folderState, releaseFiles, switchCurrent, switchTo, targetOfHost, type FolderOnHost, type HostContext } from "./deploy-host.ts";
+import { targetNamed, type Target } from "../targets.ts";
+import { HostMemory } from "./host-memory.ts";
+import { checkRequirements, ensureFolder, folderState, readState, releaseFolder, stateCheck, switchCurrent, switchTo, targetOfHost, type FolderOnHost, type HostContext } from "./deploy-host.ts";
 import type { DeployEvent, DeployStep, HostDeployed } from "./events.ts";
 import type { Sent } from "./send-folder.ts";
 import { shippedNode } from "./shipped-node.ts";
@@ -58,13 +59,18 @@ export async function deploy(request: DeployRequest): Promise<DeployOutcome> {
   const shared = new Map<string, Promise<Sent>>();
   const ready = new Map<string, DeployedHost>();
   const checks: HostCheck[] = new Array(request.hosts.length);
+  const memory = new HostMemory();
   const results = await mapBounded(request.hosts, request.concurrency ?? DEFAULT_CONCURRENCY, async (entry, index) => {
     const started = performance.now();
     const result: HostDeployed = { host: entry.name, status: "failed", target: null, releaseId: null, bytesSent: 0, filesChanged: 0, via: null, error: null, ms: 0 };
     const step = (name: DeployStep, state: "start" | "done" | "skipped", detail?: string) => emit({ kind: "step", host: entry.name, step: name, state, detail });
     try {
       step("connect", "start");
-      const check = await checkHost(entry, { ...request.check, keepOpen: true });
+      // The host as the last deploy found it: its release's state is read in the probe's own exec.
+      const remembered = memory.recall(entry);
+      const guess = remembered ? await guessRelease(request, remembered.target) : null;
+      const after = guess ? stateCheck(entry.workDir, releaseFolder(guess.release), !request.checkOnly) : null;
+      const check = await checkHost(entry, { ...request.check, keepOpen: true, known: remembered?.node, after });
       checks[index] = check;
       if (check.facts === null) throw check.error!;
       step("connect", "done", check.hostKey === "recorded" ? "host key recorded" : undefined);
@@ -73,7 +79,9 @@ export async function deploy(request: DeployRequest): Promise<DeployOutcome> {
       const hostSession = check.session!;
       const host: HostContext = { name: entry.name, session: await hostSession.get(), facts: check.facts, workDir: entry.workDir };
       const target = targetOfHost(host);
-      const release = await request.releaseFor(target);
+      memory.remember(entry, target.name, check);
+      const guessed = guess?.target === target && check.after !== null;
+      const release = guessed ? guess!.release : await request.releaseFor(target);
       checkRequirements(host, release);
       result.target = target.name;
       result.releaseId = release.id;
@@ -92,9 +100,9 @@ export async function deploy(request: DeployRequest): Promise<DeployOutcome> {
         step("node", "done", sent.filesChanged > 0 ? `Node.js ${runtime.version} sent` : `Node.js ${runtime.version} in place`);
       }
 
-      const folder: FolderOnHost = { localDir: release.dir, files: releaseFiles(release), folder: `releases/${release.id}`, verifyAlways: true };
+      const folder = releaseFolder(release);
       step("verify", "start");
-      const state = await folderState(host, folder, !request.checkOnly);
+      const state = guessed ? readState(host, check.after!) : await folderState(host, folder, !request.checkOnly);
       if (request.checkOnly && (state.state !== "ok" || state.current !== folder.folder)) {
         throw new MntError("infrastructure", `${entry.name}: release ${release.id} (${target.name}) is not deployed there (${state.state === "ok" ? "not current" : state.state})`, "run mnt deploy, or drop --no-deploy");
       }
@@ -141,7 +149,19 @@ export async function deploy(request: DeployRequest): Promise<DeployOutcome> {
     emit({ kind: "host.done", result });
     return result;
   });
+  memory.save();
   return { results, ready, checks };
+}
+
+/** The release of the target a host had last time, if there is one (a guess: the probe confirms it). */
+async function guessRelease(request: DeployRequest, targetName: string): Promise<{ target: Target; release: Release } | null> {
+  const target = targetNamed(targetName);
+  if (!target) return null;
+  try {
+    return { target, release: await request.releaseFor(target) };
+  } catch {
+    return null; // no build for it: found out (and said) after the probe, if the host still needs it
+  }
 }
 
 /** Runs `work` on every item, at most `limit` at a time, results in input order. */

@@ -5,7 +5,7 @@ import type { HostEntry } from "../../hosts/inventory.ts";
 import { MntError } from "../../errors.ts";
 import type { SshConnectOptions } from "./connect.ts";
 import { HostSession } from "./host-session.ts";
-import { probeHost, type HostFacts } from "./probe.ts";
+import { probeHost, type HostFacts, type Probe, type ProbeOptions } from "./probe.ts";
 
 export interface HostCheck {
   host: HostEntry;
@@ -15,6 +15,9 @@ export interface HostCheck {
   hostKey: "known" | "recorded" | null;
   hostKeyFingerprint: string | null;
   facts: HostFacts | null;
+  /** The identity of the host's Node.js binary (see KnownNode), and what the `after` script printed. */
+  nodeId: string;
+  after: Probe["after"];
   /** Why it is not usable: one line naming the host. */
   error: MntError | null;
   /** The host's connection, open when usable and kept (keepOpen): the deploy and the agents use it. */
@@ -29,6 +32,9 @@ export interface CheckOptions {
   onHostKeyRecorded?: (line: string) => void;
   /** Keep the connections of usable hosts open (for the deploy and agents); otherwise close them. */
   keepOpen: boolean;
+  /** Passed to the probe (one host at a time: see checkHost). */
+  known?: ProbeOptions["known"];
+  after?: ProbeOptions["after"];
 }
 
 export function sshOptionsFor(host: HostEntry, extra: Pick<CheckOptions, "askPassphrase" | "onHostKeyRecorded"> = {}): SshConnectOptions {
@@ -54,13 +60,16 @@ export function checkHosts(hosts: HostEntry[], options: CheckOptions): Promise<H
 export async function checkHost(host: HostEntry, options: CheckOptions): Promise<HostCheck> {
   const started = performance.now();
   const sshOptions = sshOptionsFor(host, options);
-  const check: HostCheck = { host, usable: false, hostKey: null, hostKeyFingerprint: null, facts: null, error: null, session: null, sshOptions, elapsedMs: 0 };
+  const check: HostCheck = { host, usable: false, hostKey: null, hostKeyFingerprint: null, facts: null, nodeId: "", after: null, error: null, session: null, sshOptions, elapsedMs: 0 };
   try {
     const connection = new HostSession(host.address, sshOptions);
     const session = await connection.get();
     check.hostKey = session.hostKey;
     check.hostKeyFingerprint = session.hostKeyFingerprint;
-    check.facts = await probeHost(session, host.node, host.workDir);
+    const probe = await probeHost(session, { node: host.node, workDir: host.workDir, known: options.known, after: options.after });
+    check.facts = probe.facts;
+    check.nodeId = probe.nodeId;
+    check.after = probe.after;
     if (check.facts.problem) {
       check.error = new MntError("infrastructure", `${host.name}: ${check.facts.problem}`);
       connection.close();

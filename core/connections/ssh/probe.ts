@@ -1,6 +1,7 @@
 // What a host offers, asked in one exec over an open SSH connection: OS and machine, the Node.js it
 // runs with Node's own platform, arch and N-API version (what choosing a build needs; too old =
 // unusable), the C library, cores, free disk in the work folder, rsync.
+import { quote } from "shell-quote";
 import { remoteDirWord } from "./agent-over-ssh.ts";
 import type { SshSession } from "./connect.ts";
 
@@ -39,21 +40,64 @@ const NODE_FACTS = `JSON.stringify([process.versions.node,process.platform,proce
 /** uname's machine → Node's process.arch, for hosts where Node.js does not run (yet). */
 const ARCH_OF_MACHINE: Record<string, string> = { x86_64: "x64", amd64: "x64", aarch64: "arm64", arm64: "arm64", armv7l: "arm", armv8l: "arm", riscv64: "riscv64", s390x: "s390x", ppc64le: "ppc64" };
 
-export async function probeHost(session: SshSession, node: string, workDir: string): Promise<HostFacts> {
+/** What an earlier probe learnt from the host's Node.js, and the identity of that binary then. */
+export interface KnownNode {
+  /** Size, time and inode of the binary `node` names: while they are the same, so is what it says. */
+  id: string;
+  facts: Pick<HostFacts, "node" | "platform" | "arch" | "napi" | "cores">;
+}
+
+export interface ProbeOptions {
+  /** The inventory's `node:` (shell words, or `ship`). */
+  node: string;
+  workDir: string;
+  /** Skip starting Node.js there (~0.1 s, seconds under emulation) when its binary is unchanged. */
+  known?: KnownNode | null;
+  /** A script to run right after the probe in the same exec (saving a round trip), with its stdin. */
+  after?: { script: string; input: string } | null;
+}
+
+export interface Probe {
+  facts: HostFacts;
+  /** The binary's identity now (empty when `node:` is not one command found on PATH). */
+  nodeId: string;
+  /** What `after` printed (the exec's stderr is all its own: the probe keeps its to itself) and how it ended; null when none was given. */
+  after: { code: number | null; stdout: string; stderr: string } | null;
+}
+
+/** Separates the probe's lines from those of the script run after it. */
+const AFTER_MARK = "--- mnt probe end ---";
+
+export async function probeHost(session: SshSession, options: ProbeOptions): Promise<Probe> {
+  const { node, workDir, known } = options;
   const dir = remoteDirWord(workDir);
   const shipped = node === SHIP_NODE;
+  const runNode = `echo "node=$(${node} -e 'console.log(${NODE_FACTS})' 2>&1 | head -n 1)"`;
+  const nodeLines = shipped
+    ? [`echo "node=ship"`]
+    : [
+        // A single word: the binary it names can be identified; anything else is always run.
+        /^[\w./~-]+$/.test(node) ? `nid=$(stat -L -c %s:%Y:%i "$(command -v ${node})" 2>/dev/null); echo "nodeid=$nid"` : `nid=`,
+        known ? `if [ -n "$nid" ] && [ "$nid" = ${quote([known.id])} ]; then echo "node=known"; else ${runNode}; fi` : runNode,
+      ];
   const script = [
+    // The probe reads nothing and says nothing on stderr: both are the after-script's.
+    `{`,
     `echo "uname=$(uname -sm)"`,
-    shipped ? `echo "node=ship"` : `echo "node=$(${node} -e 'console.log(${NODE_FACTS})' 2>&1 | head -n 1)"`,
+    ...nodeLines,
     `echo "cores=$(nproc 2>/dev/null)"`,
     // glibc answers getconf; musl has no such variable, but its ldd names itself.
     `echo "libc=$( (getconf GNU_LIBC_VERSION || ldd --version) 2>&1 | head -n 2 | tr '\\n' ' ')"`,
     `if mkdir -p ${dir} 2>/dev/null; then echo "df=$(df -Pk ${dir} | tail -n 1)"; else echo "df=cannot create"; fi`,
     `echo "rsync=$(command -v rsync || true)"`,
-  ].join("; ");
-  const result = await session.run(script);
+    `} </dev/null 2>/dev/null`,
+    // The script after it runs in a subshell: its cd or exit cannot cut the probe short; its code is printed.
+    ...(options.after ? [`echo ${quote([AFTER_MARK])}`, `(\n${options.after.script}\n)`, `echo "after-exit=$?"`] : []),
+  ].join("\n");
+  const result = await session.run(script, options.after?.input);
+  const [probeText, afterText] = splitOnce(result.stdout, `${AFTER_MARK}\n`);
   const facts = new Map<string, string>();
-  for (const line of result.stdout.split("\n")) {
+  for (const line of probeText.split("\n")) {
     const eq = line.indexOf("=");
     if (eq > 0) facts.set(line.slice(0, eq), line.slice(eq + 1));
   }
@@ -71,7 +115,8 @@ export async function probeHost(session: SshSession, node: string, workDir: stri
     rsync: (facts.get("rsync") ?? "") !== "",
     problem: null,
   };
-  const nodeLine = facts.get("node") ?? "";
+  let nodeLine = facts.get("node") ?? "";
+  if (nodeLine === "known" && known) nodeLine = JSON.stringify([known.facts.node, known.facts.platform, known.facts.arch, known.facts.napi, known.facts.cores]);
   if (!shipped) {
     try {
       const [version, platform, arch, napi, cores] = JSON.parse(nodeLine) as [string, string, string, number | null, number];
@@ -87,7 +132,18 @@ export async function probeHost(session: SshSession, node: string, workDir: stri
   const freeKiB = Number(df.split(/\s+/)[3]);
   probed.freeBytes = Number.isFinite(freeKiB) && df !== "cannot create" ? freeKiB * 1024 : null;
   if (probed.freeBytes === null && !probed.problem) probed.problem = `cannot create the work folder ${workDir}: check workDir in the hosts file`;
-  return probed;
+  return { facts: probed, nodeId: facts.get("nodeid") ?? "", after: options.after ? { ...afterResult(afterText), stderr: result.stderr } : null };
+}
+
+function splitOnce(text: string, separator: string): [string, string] {
+  const at = text.indexOf(separator);
+  return at < 0 ? [text, ""] : [text.slice(0, at), text.slice(at + separator.length)];
+}
+
+/** The after-script's output without its `after-exit=N` line, and N (null when it never got there). */
+function afterResult(text: string): { code: number | null; stdout: string } {
+  const match = /(?:^|\n)after-exit=(\d+)\n?$/.exec(text);
+  return match ? { code: Number(match[1]), stdout: text.slice(0, match.index) } : { code: null, stdout: text };
 }
 
 /** `glibc 2.36` (getconf) or `musl libc (x86_64) Version 1.2.4` (ldd). */
