@@ -93,7 +93,8 @@ describe("mnt build and mnt deploy (a lab of real sshd hosts in network namespac
     const report = json<DeployJson>(first);
     expect(report.ok).to.equal(true);
     for (const host of report.hosts) {
-      expect(host).to.include({ status: "deployed", target: "linux-x64", releaseId: release.releaseId, via: "rsync", error: null });
+      // Nothing on the host to build on: one tar stream.
+      expect(host).to.include({ status: "deployed", target: "linux-x64", releaseId: release.releaseId, via: "tar", error: null });
       expect(host.bytesSent).to.be.greaterThan(1000);
     }
     for (const host of [h(0), h(1)]) {
@@ -110,6 +111,15 @@ describe("mnt build and mnt deploy (a lab of real sshd hosts in network namespac
     const run = await runMnt(["exec", job, "--hosts", file, "--no-deploy", "-q"]);
     expect(run.code, describeRun(run)).to.equal(0);
     expect(run.stdout).to.equal("results 2,4,6\n");
+
+    // A new release: rsync sends only what differs, the rest is hard-linked from the current one.
+    const update = json<DeployJson>(await runMnt(["deploy", file, program(dir, 19), "--out", out, "--json"]));
+    for (const host of update.hosts) {
+      expect(host).to.include({ status: "deployed", via: "rsync", filesChanged: 2 });
+      expect(host.bytesSent).to.be.lessThan(report.hosts[0]!.bytesSent / 4);
+    }
+    const inodes = await onHost(h(0), `cd ~/.cache/mnt/releases && stat -c %i ${release.releaseId}/agent.cjs ${update.hosts[0]!.releaseId}/agent.cjs | sort -u | wc -l`);
+    expect(inodes, "the agent is one file linked into both releases").to.equal("1");
   });
 
   it("a corrupted file on a host (same size) is found by its hash and replaced", async () => {
@@ -136,8 +146,8 @@ describe("mnt build and mnt deploy (a lab of real sshd hosts in network namespac
     const run = await runMnt(["deploy", file, job, "--out", out, "--json"]);
     expect(run.code, describeRun(run)).to.equal(0);
     const hosts = json<DeployJson>(run).hosts;
-    expect(hosts.map((x) => x.via).sort()).to.deep.equal(["rsync", "shared"]);
-    const sender = hosts.find((x) => x.via === "rsync")!;
+    expect(hosts.map((x) => x.via).sort()).to.deep.equal(["shared", "tar"]);
+    const sender = hosts.find((x) => x.via === "tar")!;
     const other = hosts.find((x) => x.via === "shared")!;
     expect(sender.bytesSent).to.be.greaterThan(1000);
     expect(other.bytesSent).to.equal(0);
@@ -173,15 +183,19 @@ describe("mnt build and mnt deploy (a lab of real sshd hosts in network namespac
     }
   });
 
-  it("a host without rsync gets its release over SFTP on the same connection; a second deploy sends nothing; jobs run there", async () => {
+  it("a host without rsync gets a new release over SFTP on the same connection, only what changed; a second deploy sends nothing; jobs run there", async () => {
     const out = path.join(dir, "build-g");
-    const job = program(dir, 12);
     const file = hostsFile("no-rsync.yaml", [h(4)]);
-    const first = await runMnt(["deploy", file, job, "--out", out, "--json"]);
-    expect(first.code, describeRun(first)).to.equal(0);
-    const sent = json<DeployJson>(first).hosts[0]!;
+    const first = json<DeployJson>(await runMnt(["deploy", file, program(dir, 18), "--out", out, "--json"])).hosts[0]!;
+    expect(first).to.include({ status: "deployed", via: "tar" });
+    const job = program(dir, 12);
+    const update = await runMnt(["deploy", file, job, "--out", out, "--json"]);
+    expect(update.code, describeRun(update)).to.equal(0);
+    const sent = json<DeployJson>(update).hosts[0]!;
     expect(sent).to.include({ status: "deployed", via: "sftp" });
-    expect(sent.bytesSent).to.be.greaterThan(1000);
+    // The agent bundle is unchanged: only the program and the manifest go.
+    expect(sent.filesChanged).to.equal(2);
+    expect(sent.bytesSent).to.be.greaterThan(0).and.lessThan(first.bytesSent / 4);
     const again = json<DeployJson>(await runMnt(["deploy", file, job, "--out", out, "--json"])).hosts[0]!;
     expect(again).to.include({ status: "unchanged", bytesSent: 0, filesChanged: 0 });
     const run = await runMnt(["exec", job, "--hosts", file, "--no-deploy", "-q"]);

@@ -104,16 +104,26 @@ export function releaseFolder(release: Release): FolderOnHost {
 export async function ensureFolder(host: HostContext, folder: FolderOnHost, state: FolderState, linkFrom: string | null, then: string[], onBytes?: (bytes: number) => void): Promise<Sent> {
   if (state.state === "ok") return { bytesSent: 0, filesChanged: 0, via: "none" };
   const incoming = incomingOf(folder);
-  const sent = await sendFolder(host, {
-    localDir: folder.localDir,
-    files: folder.files,
-    remote: incoming,
-    linkFrom: linkFrom && linkFrom !== folder.folder ? linkFrom : null,
-    // A corrupt file may keep its size and time: compare contents, not rsync's quick check.
-    byContent: state.state === "corrupt",
-    onBytes,
-  });
-  const finished = await host.session.run(finishScript(host.workDir, folder.folder, incoming, then), checksumList(folder.files));
+  const send = (byContent: boolean) =>
+    sendFolder(host, {
+      localDir: folder.localDir,
+      files: folder.files,
+      remote: incoming,
+      linkFrom: linkFrom && linkFrom !== folder.folder ? linkFrom : null,
+      byContent,
+      fresh: state.state === "missing",
+      onBytes,
+    });
+  const finish = () => host.session.run(finishScript(host.workDir, folder.folder, incoming, then), checksumList(folder.files));
+  // A corrupt file may keep its size and time: then compare contents, not the quick check.
+  let sent = await send(state.state === "corrupt");
+  let finished = await finish();
+  if (finished.code === 4 && state.state !== "corrupt") {
+    // The quick check let a wrong file through (a time set by hand, a clock gone back): once more by content.
+    const again = await send(true);
+    sent = { ...again, bytesSent: sent.bytesSent + again.bytesSent, filesChanged: Math.max(sent.filesChanged, again.filesChanged) };
+    finished = await finish();
+  }
   if (finished.code === 4) {
     throw new MntError("infrastructure", `${host.name}: ${folder.folder} does not match its sha256 list after the transfer (${firstLine(finished.stderr)})`, "run mnt deploy again; if it persists, check the host's disk");
   }

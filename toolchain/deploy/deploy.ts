@@ -128,7 +128,7 @@ export async function deploy(request: DeployRequest): Promise<DeployOutcome> {
       result.via = sent.via;
       // Switched already when this host sent the release; nothing sent and `current` already right:
       // no further round trip (nor anything to prune).
-      if (sent.via === "rsync" || sent.via === "sftp") {
+      if (sent.via !== "none" && sent.via !== "shared") {
         step("switch", "done", `current → ${folder.folder}`);
       } else if (request.checkOnly || state.current === folder.folder) {
         step("switch", "skipped", `current is ${folder.folder}`);

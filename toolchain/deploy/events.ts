@@ -12,8 +12,8 @@ export interface HostDeployed {
   /** File bytes sent (rsync's literal data, SFTP's written bytes): 0 when nothing changed. */
   bytesSent: number;
   filesChanged: number;
-  /** How the files went: rsync, sftp, none (nothing to send) or shared (another host of the same folder sent them). */
-  via: "rsync" | "sftp" | "none" | "shared" | null;
+  /** How the files went: tar (a fresh host), rsync, sftp, none (nothing to send) or shared (another host of the same folder sent them). */
+  via: "tar" | "rsync" | "sftp" | "none" | "shared" | null;
   /** One line naming the host and the fix, when it failed. */
   error: string | null;
   ms: number;

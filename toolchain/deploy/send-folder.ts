@@ -1,17 +1,18 @@
-// Sends a local folder into a folder under the host's work folder: with rsync through the host's
-// SSH connection when the host has rsync, else over SFTP on the same connection. Either way only
-// what differs is sent, and files unchanged from `linkFrom` (the current release) are linked there
-// instead of sent.
+// Sends a local folder into a folder under the host's work folder, through the host's SSH
+// connection: a host with nothing to build on gets one tar stream; otherwise rsync (or SFTP where
+// the host has no rsync) sends only what differs, and files unchanged from `linkFrom` (the current
+// release) are linked there instead of sent.
 import type { ManifestFile } from "../../core/protocol/manifest.ts";
 import type { HostContext } from "./deploy-host.ts";
 import { remoteJoin } from "./remote-path.ts";
 import { rsyncPush } from "./rsync-over-ssh.ts";
 import { sftpPush } from "./sftp-push.ts";
+import { tarPush } from "./tar-push.ts";
 
 export interface Sent {
   bytesSent: number;
   filesChanged: number;
-  via: "rsync" | "sftp" | "none" | "shared";
+  via: "tar" | "rsync" | "sftp" | "none" | "shared";
 }
 
 export interface SendRequest {
@@ -24,6 +25,8 @@ export interface SendRequest {
   linkFrom: string | null;
   /** Compare by content, not size and time (the folder held a corrupt copy). */
   byContent: boolean;
+  /** Nothing of the folder is on the host yet (not even half-sent). */
+  fresh: boolean;
   onBytes?: (bytes: number) => void;
 }
 
@@ -31,6 +34,10 @@ export async function sendFolder(host: HostContext, request: SendRequest): Promi
   const remoteDir = remoteJoin(host.workDir, request.remote);
   // Both transfers take the older folder relative to the one they fill (rsync's --link-dest is).
   const linkFrom = request.linkFrom === null ? undefined : relativeTo(request.remote, request.linkFrom);
+  if (request.fresh && linkFrom === undefined && host.facts.tar) {
+    const result = await tarPush(host.session, { localDir: request.localDir, files: request.files, remoteDir, label: host.name });
+    return { ...result, via: "tar" };
+  }
   if (host.facts.rsync) {
     const result = await rsyncPush(host.session, { localDir: request.localDir, remoteDir, linkDest: linkFrom, checksum: request.byContent, label: host.name, onBytes: request.onBytes });
     return { bytesSent: result.bytesSent, filesChanged: result.filesChanged, via: "rsync" };

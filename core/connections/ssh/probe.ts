@@ -31,6 +31,8 @@ export interface HostFacts {
   /** Free bytes in the work folder (created if missing); null when it cannot be created. */
   freeBytes: number | null;
   rsync: boolean;
+  /** tar is there (a fresh release goes as one tar stream). */
+  tar: boolean;
   /** Why the host cannot run agents, or null when it can. */
   problem: string | null;
 }
@@ -90,6 +92,7 @@ export async function probeHost(session: SshSession, options: ProbeOptions): Pro
     `echo "libc=$( (getconf GNU_LIBC_VERSION || ldd --version) 2>&1 | head -n 2 | tr '\\n' ' ')"`,
     `if mkdir -p ${dir} 2>/dev/null; then echo "df=$(df -Pk ${dir} | tail -n 1)"; else echo "df=cannot create"; fi`,
     `echo "rsync=$(command -v rsync || true)"`,
+    `echo "tar=$(command -v tar || true)"`,
     `} </dev/null 2>/dev/null`,
     // The script after it runs in a subshell: its cd or exit cannot cut the probe short; its code is printed.
     ...(options.after ? [`echo ${quote([AFTER_MARK])}`, `(\n${options.after.script}\n)`, `echo "after-exit=$?"`] : []),
@@ -113,6 +116,7 @@ export async function probeHost(session: SshSession, options: ProbeOptions): Pro
     cores: Number(facts.get("cores")) || null,
     freeBytes: null,
     rsync: (facts.get("rsync") ?? "") !== "",
+    tar: (facts.get("tar") ?? "") !== "",
     problem: null,
   };
   let nodeLine = facts.get("node") ?? "";

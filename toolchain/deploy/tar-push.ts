@@ -1,0 +1,57 @@
+// A folder sent as one tar stream into an exec channel: for a release the host has nothing of yet
+// (no earlier release to link from, nothing half-sent), where rsync's file-by-file exchange buys
+// nothing and costs a round trip per file through the relay. Measured on the lab: a 624-file release
+// to 4 hosts took about half as long as rsync through the session.
+import { spawn } from "node:child_process";
+import type { SshSession } from "../../core/connections/ssh/connect.ts";
+import { remoteDirWord } from "../../core/connections/ssh/agent-over-ssh.ts";
+import type { ManifestFile } from "../../core/protocol/manifest.ts";
+import { TransferError } from "./transfer-error.ts";
+
+export interface TarPushOptions {
+  localDir: string;
+  files: ReadonlyArray<Pick<ManifestFile, "path" | "size">>;
+  /** The folder on the host (`~/x` or absolute); whatever is there is replaced. */
+  remoteDir: string;
+  label: string;
+}
+
+export async function tarPush(session: SshSession, options: TarPushOptions): Promise<{ bytesSent: number; filesChanged: number }> {
+  const where = `${options.label}: tar to ${options.remoteDir}`;
+  const dir = remoteDirWord(options.remoteDir);
+  const channel = await session.exec(`rm -rf ${dir} && mkdir -p ${dir} && cd ${dir} && tar -xf -`);
+  const local = spawn("tar", ["-C", options.localDir, "--null", "-T", "-", "-cf", "-"], { stdio: ["pipe", "pipe", "pipe"] });
+  let localError = "";
+  let remoteError = "";
+  local.stderr.on("data", (chunk: Buffer) => (localError += chunk.toString()));
+  channel.stderr.on("data", (chunk: Buffer) => (remoteError += chunk.toString()));
+  // ssh2 closes a channel only once its output was read.
+  channel.resume();
+  local.stdin.end(options.files.map((file) => `${file.path}\0`).join(""));
+  local.stdout.pipe(channel);
+  const [localCode, remoteCode] = await Promise.all([
+    new Promise<number | null>((resolve) => local.on("close", (code) => resolve(code))).then((code) => {
+      // The remote tar needs its end of input even when the local one failed.
+      channel.end();
+      return code;
+    }),
+    new Promise<number | null>((resolve) => {
+      let code: number | null = null;
+      channel.on("exit", (exit: number | null) => (code = exit));
+      channel.on("close", () => resolve(code));
+    }),
+  ]);
+  if (localCode !== 0) throw new TransferError("failed", `${where}: tar here failed: ${firstLine(localError)}`);
+  if (remoteCode !== 0) throw new TransferError("failed", `${where} failed: ${firstLine(remoteError) || `exit ${remoteCode}`}`, hintFor(remoteError));
+  return { bytesSent: options.files.reduce((sum, file) => sum + file.size, 0), filesChanged: options.files.length };
+}
+
+function firstLine(text: string): string {
+  return text.trim().split("\n")[0] ?? "";
+}
+
+function hintFor(reason: string): string | undefined {
+  if (/No space left/i.test(reason)) return "free disk space there";
+  if (/Read-only|Permission denied/i.test(reason)) return "point workDir in the hosts file at a writable folder";
+  return undefined;
+}
