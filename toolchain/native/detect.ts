@@ -17,16 +17,20 @@ export const ADDON_LOADERS: readonly string[] = [
 /** How many folders deep the search for `.node` files goes (a package's own tree, not its node_modules). */
 export const NODE_FILE_DEPTH = 6;
 
-export interface PackageJson {
+/** What a package.json and a package-lock entry both say of a package: who it is, where it runs, what it needs. */
+export interface PackageFields {
   name?: string;
   version?: string;
-  gypfile?: boolean;
   os?: string[];
   cpu?: string[];
   libc?: string[];
   dependencies?: Record<string, string>;
   optionalDependencies?: Record<string, string>;
   peerDependencies?: Record<string, string>;
+}
+
+export interface PackageJson extends PackageFields {
+  gypfile?: boolean;
   scripts?: Record<string, string>;
   binary?: { module_path?: string };
 }

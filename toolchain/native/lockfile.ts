@@ -2,25 +2,18 @@
 // "packages" map): every package they need at run time, at the version and tree position the lock
 // has, for one target (per-platform optional packages of other platforms left out). Pure: the lock
 // object in, a list out; nothing is fetched here.
+import type { PackageFields } from "./detect.ts";
 import path from "node:path";
 import { MntError } from "../../core/errors.ts";
 import type { Target } from "../targets.ts";
 
-export interface LockEntry {
-  name?: string;
-  version?: string;
+export interface LockEntry extends PackageFields {
   resolved?: string;
   integrity?: string;
   link?: boolean;
   /** Shipped inside its parent's tarball (bundleDependencies): nothing to fetch. */
   inBundle?: boolean;
   optional?: boolean;
-  os?: string[];
-  cpu?: string[];
-  libc?: string[];
-  dependencies?: Record<string, string>;
-  optionalDependencies?: Record<string, string>;
-  peerDependencies?: Record<string, string>;
   peerDependenciesMeta?: Record<string, { optional?: boolean }>;
 }
 
