@@ -47,6 +47,17 @@ describe("one job on x64 and arm64 hosts with native addons of every kind (lab: 
     expect(perArch.arm64! + perArch.x64!).to.equal(Number(ITEMS));
   });
 
+  it("mnt build --hosts builds the targets the hosts run (probed): x64 and arm64", async () => {
+    const run = await runMnt(["build", PROGRAM, "--hosts", hostsFile, "--out", path.join(dir, "by-hosts"), "--json"], { timeoutMs: 600_000 });
+    expect(run.code, describeRun(run)).to.equal(0);
+    const report = JSON.parse(run.stdout) as { targets: Array<{ target: string; addons: Array<{ package: string; loadTested: true | string }> }> };
+    expect(report.targets.map((t) => t.target)).to.deep.equal(["linux-x64", "linux-arm64"]);
+    for (const target of report.targets) {
+      expect(target.addons.map((a) => a.package).sort()).to.deep.equal(["@node-rs/crc32-" + (target.target === "linux-x64" ? "linux-x64-gnu" : "linux-arm64-gnu"), "argon2", "bcrypt", "mnt-checksum"].sort());
+      for (const addon of target.addons) expect(addon.loadTested, `${target.target} ${addon.package}`).to.equal(true);
+    }
+  });
+
   it("the hosts run their own target's release, and a second run deploys nothing", async () => {
     const run = await runMnt(["deploy", hostsFile, PROGRAM, "--out", path.join(dir, "build"), "--json"], { timeoutMs: 600_000 });
     expect(run.code, describeRun(run)).to.equal(0);
