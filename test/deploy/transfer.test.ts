@@ -4,7 +4,7 @@
 // Every test opens one session and checks in sshd's log that it was the only login.
 import { randomBytes } from "node:crypto";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
@@ -154,7 +154,12 @@ describe("deploy transfers: rsync over mnt's SSH session, SFTP push (a real sshd
       it("a new folder next to the previous one: unchanged files are hard links to it (same inode), only the changed file is sent, the previous one is untouched", async () => {
         const previous = snapshot(`${remote}/rel1`);
         const changed = "lib/data/blob-1.bin";
+        const before = statSync(path.join(local, changed)).mtimeMs;
         writeFileSync(path.join(local, changed), randomBytes(size(changed)));
+        // A quick check (size and time, SFTP's to the second) cannot tell a rewrite within the same
+        // second: give the changed file a time of its own, as any later edit has.
+        const later = new Date(Math.floor(before / 1000) * 1000 + 2000);
+        utimesSync(path.join(local, changed), later, later);
         const sent = await withSession((session) => method.push(session, local, `${remote}/rel2`, { previous: "../rel1" }));
         const next = snapshot(`${remote}/rel2`);
         expect(next.entries).to.deep.equal(snapshot(local).entries);
