@@ -12,6 +12,7 @@ import { MANIFEST_FILE, type Release } from "../build/release-folder.ts";
 import { targetFor, type Target } from "../targets.ts";
 import { checksumList, finishScript, parseState, stateScript, switchLines, switchScript, type FolderState } from "./remote-scripts.ts";
 import { sendFolder, type Sent } from "./send-folder.ts";
+import { firstLine, fixForReason } from "./transfer-error.ts";
 
 /** Releases kept per target on a host (the current one among them). */
 export const KEEP_RELEASES = 3;
@@ -144,10 +145,6 @@ export async function switchCurrent(host: HostContext, folder: string, target: T
 
 function workDirError(host: HostContext, result: { code: number | null; stderr: string }): MntError {
   const reason = result.stderr.trim() ? firstLine(result.stderr) : result.code === null ? "the command ended without an exit status" : `exit ${result.code}, no message`;
-  const fix = /No space left/i.test(reason) ? "free disk space there" : /Read-only|Permission denied/i.test(reason) ? "point workDir in the hosts file at a writable folder" : "check workDir in the hosts file";
+  const fix = fixForReason(reason) ?? "check workDir in the hosts file";
   return new MntError("infrastructure", `${host.name}: cannot use the work folder ${host.workDir}: ${reason}`, fix);
-}
-
-function firstLine(text: string): string {
-  return text.trim().split("\n")[0] || "no message";
 }

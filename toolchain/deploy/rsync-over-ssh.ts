@@ -6,7 +6,7 @@ import type { SshSession } from "../../core/connections/ssh/connect.ts";
 import { homeRelative } from "./remote-path.ts";
 import { parseRsyncStats, rsyncReason } from "./rsync-output.ts";
 import { runWithSessionShell, SESSION_HOST, sessionShellCommand } from "./session-shell.ts";
-import { TransferError } from "./transfer-error.ts";
+import { TransferError, firstLine, fixForReason } from "./transfer-error.ts";
 
 export interface RsyncPushOptions {
   /** The folder on this machine; its contents (not the folder itself) are sent. */
@@ -72,7 +72,7 @@ export async function rsyncPush(session: SshSession, options: RsyncPushOptions):
     // it cannot make); ssh would have copied that into the local rsync's stderr, after its own lines.
     const reason = rsyncReason(`${run.stderr}\n${remote?.stderr ?? ""}`) ?? remote?.error ?? null;
     const how = run.code === null ? `killed by ${run.signal}` : `rsync exit ${run.code}`;
-    throw new TransferError("failed", `${where} failed: ${reason ?? "no message"} (${how})`, hintFor(reason));
+    throw new TransferError("failed", `${where} failed: ${reason ?? "no message"} (${how})`, fixForReason(reason));
   }
   const stats = parseRsyncStats(run.stdout);
   if (!stats) throw new TransferError("failed", `${where}: rsync succeeded but printed no --stats (is ${options.localRsync ?? "rsync"} rsync 3?)`);
@@ -106,15 +106,4 @@ function rsyncEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) if (!key.startsWith("RSYNC_")) env[key] = value;
   return { ...env, LC_ALL: "C" };
-}
-
-function hintFor(reason: string | null): string | undefined {
-  if (!reason) return undefined;
-  if (/No space left/i.test(reason)) return "free disk space on the host";
-  if (/Read-only file system|Permission denied/i.test(reason)) return "point workDir in the hosts file at a writable folder";
-  return undefined;
-}
-
-function firstLine(text: string): string {
-  return text.trim().split("\n")[0]?.trim() ?? "";
 }

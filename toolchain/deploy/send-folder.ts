@@ -8,6 +8,7 @@ import { remoteJoin } from "./remote-path.ts";
 import { rsyncPush } from "./rsync-over-ssh.ts";
 import { sftpPush } from "./sftp-push.ts";
 import { tarPush } from "./tar-push.ts";
+import { isRsyncMissing } from "./transfer-error.ts";
 
 export interface Sent {
   bytesSent: number;
@@ -39,8 +40,13 @@ export async function sendFolder(host: HostContext, request: SendRequest): Promi
     return { ...result, via: "tar" };
   }
   if (host.facts.rsync) {
-    const result = await rsyncPush(host.session, { localDir: request.localDir, remoteDir, linkDest: linkFrom, checksum: request.byContent, label: host.name, onBytes: request.onBytes });
-    return { bytesSent: result.bytesSent, filesChanged: result.filesChanged, via: "rsync" };
+    try {
+      const result = await rsyncPush(host.session, { localDir: request.localDir, remoteDir, linkDest: linkFrom, checksum: request.byContent, label: host.name, onBytes: request.onBytes });
+      return { bytesSent: result.bytesSent, filesChanged: result.filesChanged, via: "rsync" };
+    } catch (error) {
+      // rsync gone since the probe, or none on this machine: SFTP needs neither.
+      if (!isRsyncMissing(error)) throw error;
+    }
   }
   const result = await sftpPush(host.session, { localDir: request.localDir, remoteDir, files: request.files, seedFrom: linkFrom, checksum: request.byContent, label: host.name, onBytes: request.onBytes });
   return { bytesSent: result.bytesSent, filesChanged: result.filesChanged, via: "sftp" };

@@ -15,7 +15,7 @@ import { listRemoteTree } from "./remote-tree.ts";
 import type { TransferResult } from "./rsync-over-ssh.ts";
 import { openSftp, type SftpChannel } from "./sftp-call.ts";
 import { sendFile } from "./sftp-send-file.ts";
-import { TransferError } from "./transfer-error.ts";
+import { TransferError, firstLine, fixForReason } from "./transfer-error.ts";
 
 export interface SftpPushOptions {
   /** The folder on this machine the files are read from. */
@@ -54,7 +54,7 @@ export async function sftpPush(session: SshSession, options: SftpPushOptions): P
   const local = statLocalFiles(options.localDir, options.files, where);
   if (options.seedFrom) {
     const seeded = await session.run(seedScript(options.remoteDir, options.seedFrom, options.seedBy ?? "hardlink"));
-    if (seeded.code !== 0) throw new TransferError("failed", `${where}: cannot fill it from ${options.seedFrom}: ${firstLine(seeded.stderr) || `exit ${seeded.code}`}`, hintFor(seeded.stderr));
+    if (seeded.code !== 0) throw new TransferError("failed", `${where}: cannot fill it from ${options.seedFrom}: ${firstLine(seeded.stderr) || `exit ${seeded.code}`}`, fixForReason(seeded.stderr));
   }
   const channel = await openSftp(session);
   const push = new Push(session, channel, options, where);
@@ -184,7 +184,7 @@ class Push {
         const cause = await explainFailure(this.channel, this.session, remotePath, needBytes);
         if (cause) reason = `${reason}: ${cause}`;
       }
-      throw new TransferError("failed", `${this.where} failed: ${what} ${remotePath}: ${reason}`, hintFor(reason), { cause: error });
+      throw new TransferError("failed", `${this.where} failed: ${what} ${remotePath}: ${reason}`, fixForReason(reason), { cause: error });
     }
   }
 }
@@ -199,14 +199,4 @@ function byDepth<T>(items: readonly T[], pathOf: (item: T) => string, first: "de
   }
   const depths = [...levels.keys()].sort((a, b) => (first === "deepest" ? b - a : a - b));
   return depths.map((depth) => levels.get(depth)!);
-}
-
-function hintFor(reason: string): string | undefined {
-  if (/No space left/i.test(reason)) return "free disk space on the host";
-  if (/Read-only file system|Permission denied/i.test(reason)) return "point workDir in the hosts file at a writable folder";
-  return undefined;
-}
-
-function firstLine(text: string): string {
-  return text.trim().split("\n")[0]?.trim() ?? "";
 }

@@ -7,7 +7,7 @@ import { spawn } from "node:child_process";
 import type { SshSession } from "../../core/connections/ssh/connect.ts";
 import { remoteDirWord } from "../../core/connections/ssh/agent-over-ssh.ts";
 import type { ManifestFile } from "../../core/protocol/manifest.ts";
-import { TransferError } from "./transfer-error.ts";
+import { TransferError, firstLine, fixForReason } from "./transfer-error.ts";
 
 export interface TarPushOptions {
   localDir: string;
@@ -43,16 +43,6 @@ export async function tarPush(session: SshSession, options: TarPushOptions): Pro
     }),
   ]);
   if (localCode !== 0) throw new TransferError("failed", `${where}: tar here failed: ${firstLine(localError)}`);
-  if (remoteCode !== 0) throw new TransferError("failed", `${where} failed: ${firstLine(remoteError) || `exit ${remoteCode}`}`, hintFor(remoteError));
+  if (remoteCode !== 0) throw new TransferError("failed", `${where} failed: ${firstLine(remoteError) || `exit ${remoteCode}`}`, fixForReason(remoteError));
   return { bytesSent: options.files.reduce((sum, file) => sum + file.size, 0), filesChanged: options.files.length };
-}
-
-function firstLine(text: string): string {
-  return text.trim().split("\n")[0] ?? "";
-}
-
-function hintFor(reason: string): string | undefined {
-  if (/No space left/i.test(reason)) return "free disk space there";
-  if (/Read-only|Permission denied/i.test(reason)) return "point workDir in the hosts file at a writable folder";
-  return undefined;
 }

@@ -23,3 +23,16 @@ export class TransferError extends MntError {
 export function isRsyncMissing(error: unknown): boolean {
   return error instanceof TransferError && (error.kind === "rsync-missing-here" || error.kind === "rsync-missing-there");
 }
+
+/** What to do about an OS reason a transfer or a script on the host gave, when there is a known fix. */
+export function fixForReason(reason: string | null): string | undefined {
+  if (!reason) return undefined;
+  if (/No space left/i.test(reason)) return "free disk space on the host";
+  if (/Read-only|Permission denied/i.test(reason)) return "point workDir in the hosts file at a writable folder";
+  return undefined;
+}
+
+/** The first non-empty line of a tool's output ("" when there is none). */
+export function firstLine(text: string): string {
+  return text.trim().split("\n")[0]?.trim() ?? "";
+}
