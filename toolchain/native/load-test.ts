@@ -27,7 +27,7 @@ export interface LoadTestOptions {
   dir: string;
   target: Target;
   addons: readonly LoadTestAddon[];
-  /** Where the target's official Node.js is cached (default `${MNT_CACHE_DIR ?? ~/.cache/mnt}`). */
+  /** Where the target's official Node.js is cached (default: mnt's cache, see own-files.ts). */
   cacheDir?: string;
   env?: NodeJS.ProcessEnv;
   onLog?: (line: string) => void;

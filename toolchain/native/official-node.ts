@@ -2,9 +2,9 @@
 // nodejs.org build as an npm package), unpacked once into a cache folder. Same major as this
 // machine's Node.js, so a V8-ABI addon built against its headers has the ABI the target's runs.
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from "node:fs";
-import { homedir } from "node:os";
 import path from "node:path";
 import { MntError } from "../../core/errors.ts";
+import { cacheDir } from "../own-files.ts";
 import type { Target } from "../targets.ts";
 import { lastLines, run } from "./run.ts";
 
@@ -12,11 +12,6 @@ export interface OfficialNode {
   /** The `node` executable (for the target's machine). */
   node: string;
   version: string;
-}
-
-/** `${MNT_CACHE_DIR ?? ~/.cache/mnt}`. */
-export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.MNT_CACHE_DIR ?? path.join(homedir(), ".cache", "mnt");
 }
 
 export interface OfficialNodeOptions {
@@ -36,7 +31,7 @@ export async function officialNode(target: Target, options: OfficialNodeOptions 
   const pkg = target.nodePackage;
   if (pkg === null) throw new MntError("infrastructure", `no official Node.js for ${target.name} is published on the npm registry`, "install Node.js on such hosts yourself");
   const env = options.env ?? process.env;
-  const root = path.join(options.cacheDir ?? defaultCacheDir(env), "node");
+  const root = path.join(options.cacheDir ?? cacheDir(), "node");
   const wanted = options.version ?? process.versions.node;
   const cached = (version: string) => path.join(root, `${pkg}-${version}`);
 
