@@ -4,6 +4,7 @@
 // errors a retry can fix (refused, unreachable, timed out, DNS).
 import { existsSync, readFileSync } from "node:fs";
 import type { Readable } from "node:stream";
+import { StringDecoder } from "node:string_decoder";
 import ssh2, { type AnyAuthMethod, type ClientChannel, type ConnectConfig } from "ssh2";
 import { MntError } from "../../errors.ts";
 import { checkHostKey, fingerprint, hostFieldMatches, knownHostsName, readKnownHosts, recordHostKey, type HostKeyStatus } from "./known-hosts.ts";
@@ -277,7 +278,8 @@ function authMethods(target: SshTarget, options: SshConnectOptions, tried: strin
   };
 }
 
-function makeSession(client: Client, target: SshTarget, hostKey: "known" | "recorded", hostKeyFingerprint: string): SshSession {
+/** Exported for tests (a fake ssh2 Client); everyone else gets sessions from connectSsh. */
+export function makeSession(client: Client, target: SshTarget, hostKey: "known" | "recorded", hostKeyFingerprint: string): SshSession {
   const closeListeners: Array<(error?: Error) => void> = [];
   let closed = false;
   let lastError: Error | undefined;
@@ -300,13 +302,16 @@ function makeSession(client: Client, target: SshTarget, hostKey: "known" | "reco
     async run(command, input) {
       const channel = await exec(command);
       return new Promise((resolve) => {
+        // Decoded across chunks: a UTF-8 character cut between two reads arrives whole.
+        const outText = new StringDecoder("utf8");
+        const errText = new StringDecoder("utf8");
         let stdout = "";
         let stderr = "";
-        channel.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
-        channel.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
+        channel.on("data", (chunk: Buffer) => (stdout += outText.write(chunk)));
+        channel.stderr.on("data", (chunk: Buffer) => (stderr += errText.write(chunk)));
         let code: number | null = null;
         channel.on("exit", (exitCode: number | null) => (code = exitCode));
-        channel.on("close", () => resolve({ code, stdout, stderr }));
+        channel.on("close", () => resolve({ code, stdout: stdout + outText.end(), stderr: stderr + errText.end() }));
         channel.end(input);
       });
     },
