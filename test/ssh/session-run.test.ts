@@ -34,7 +34,7 @@ function cutInsideCharacter(text: string): Buffer[] {
 describe("SshSession.run", () => {
   it("stdout and stderr with a character cut across two chunks arrive whole (no U+FFFD)", async () => {
     const client = fakeClient(cutInsideCharacter("résumé ok\n"), cutInsideCharacter("rsync: échec 日本\n"));
-    const session = makeSession(client as never, { host: "h" } as SshTarget, "known", "SHA256:x");
+    const session = makeSession(client as never, { hostname: "h" } as unknown as SshTarget, "known", "SHA256:x");
     const result = await session.run("true");
     expect(result).to.deep.equal({ code: 0, stdout: "résumé ok\n", stderr: "rsync: échec 日本\n" });
   });
