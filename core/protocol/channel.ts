@@ -26,6 +26,10 @@ export interface FrameChannelOptions {
   /** Names the peer in errors, e.g. `agent on h1`. */
   peer: string;
   maxPayload?: number;
+  /** Most bytes one incoming message may reach, joined; default DEFAULT_MAX_MESSAGE_BYTES (frame.ts). */
+  maxMessageBytes?: number;
+  /** Most bytes held for unfinished incoming messages together; default DEFAULT_MAX_HELD_BYTES. */
+  maxHeldBytes?: number;
 }
 
 export class ChannelClosedError extends Error {
@@ -36,7 +40,7 @@ export class FrameChannel {
   readonly peer: string;
   readonly maxPayload: number;
   private readonly splitter: FrameSplitter;
-  private readonly reassembler = new Reassembler();
+  private readonly reassembler: Reassembler;
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private flushScheduled = false;
@@ -57,6 +61,7 @@ export class FrameChannel {
   ) {
     this.peer = options.peer;
     this.maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
+    this.reassembler = new Reassembler({ maxMessageBytes: options.maxMessageBytes, maxHeldBytes: options.maxHeldBytes });
     this.splitter = new FrameSplitter((type, flags, slave, id, raw) => {
       if (this.closed) return; // a listener failed the channel: the rest of this chunk is dropped
       const payload = this.reassembler.add(type, flags, slave, id, raw.subarray(HEADER_BYTES));

@@ -205,30 +205,101 @@ function checkFrameStart(data: Buffer, offset: number): void {
   if (type < 1 || type > MAX_FRAME_TYPE) throw new FrameError(`unknown frame type ${type}`);
 }
 
-/** Joins the frames of chunked messages (FLAG_MORE) back into whole payloads. */
+/**
+ * Default most bytes one message may reach when joined. A message is built in one Buffer by its
+ * sender and joined into another by its receiver, then decoded: at 1 GiB that is already 3 GiB or
+ * more across the two ends, past what an op input or result should be (large values go as shared
+ * data). A peer that announces more is refused instead of growing the receiver's memory without end.
+ */
+export const DEFAULT_MAX_MESSAGE_BYTES = 1024 ** 3;
+/** Default most bytes held for all unfinished messages together (a sender finishes one message before the next, bar one streamed alongside). */
+export const DEFAULT_MAX_HELD_BYTES = 2 * DEFAULT_MAX_MESSAGE_BYTES;
+
+export interface ReassemblerLimits {
+  /** Most bytes one message may reach; default DEFAULT_MAX_MESSAGE_BYTES. */
+  maxMessageBytes?: number;
+  /** Most bytes held for all unfinished messages together; default DEFAULT_MAX_HELD_BYTES. */
+  maxHeldBytes?: number;
+}
+
+interface Partial {
+  parts: Buffer[];
+  bytes: number;
+}
+
+/**
+ * Joins the frames of chunked messages (FLAG_MORE) back into whole payloads. A message that would
+ * grow past `maxMessageBytes`, or unfinished messages holding more than `maxHeldBytes` in all, are a
+ * FrameError (corrupt): the caller closes the channel at once instead of waiting for an end that a
+ * forged chain of frames never sends.
+ */
 export class Reassembler {
-  private readonly partial = new Map<string, Buffer[]>();
+  private readonly partial = new Map<string, Partial>();
+  private held = 0;
+  private readonly maxMessageBytes: number;
+  private readonly maxHeldBytes: number;
+
+  constructor(limits: ReassemblerLimits = {}) {
+    this.maxMessageBytes = limits.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.maxHeldBytes = limits.maxHeldBytes ?? DEFAULT_MAX_HELD_BYTES;
+  }
+
+  /** Bytes held now for unfinished messages. */
+  get heldBytes(): number {
+    return this.held;
+  }
 
   /** Returns the whole payload when this frame completes a message, else null. */
   add(type: number, flags: number, slave: number, id: number, payload: Buffer): Buffer | null {
     const more = (flags & FLAG_MORE) !== 0;
     const key = `${type}:${slave}:${id}`;
-    const parts = this.partial.get(key);
+    const entry = this.partial.get(key);
+    const total = (entry?.bytes ?? 0) + payload.length;
+    if (total > this.maxMessageBytes) {
+      throw new FrameError(
+        `${describeMessage(type, slave, id)} would exceed ${this.maxMessageBytes} bytes (${total} so far), the limit for one message: the peer sent a chain of frames that does not end`,
+      );
+    }
     // Payloads are views of buffers the splitter never reuses: they are kept as they are and
     // copied once, when the message is joined.
-    if (!parts) {
+    if (!entry) {
       if (!more) return payload;
-      this.partial.set(key, [payload]);
+      this.hold(type, slave, id, payload.length);
+      this.partial.set(key, { parts: [payload], bytes: payload.length });
       return null;
     }
-    parts.push(payload);
-    if (more) return null;
+    if (more) {
+      this.hold(type, slave, id, payload.length);
+      entry.parts.push(payload);
+      entry.bytes = total;
+      return null;
+    }
+    entry.parts.push(payload);
     this.partial.delete(key);
-    return Buffer.concat(parts);
+    this.held -= entry.bytes;
+    return Buffer.concat(entry.parts, total);
   }
 
   /** Drops partial messages of one slave (it died mid-message). */
   dropSlave(slave: number): void {
-    for (const key of this.partial.keys()) if (key.split(":")[1] === String(slave)) this.partial.delete(key);
+    for (const [key, entry] of this.partial) {
+      if (key.split(":")[1] !== String(slave)) continue;
+      this.partial.delete(key);
+      this.held -= entry.bytes;
+    }
   }
+
+  private hold(type: number, slave: number, id: number, bytes: number): void {
+    if (this.held + bytes > this.maxHeldBytes) {
+      throw new FrameError(
+        `unfinished messages would hold ${this.held + bytes} bytes, over the limit of ${this.maxHeldBytes}: the peer started messages it does not finish (${describeMessage(type, slave, id)})`,
+      );
+    }
+    this.held += bytes;
+  }
+}
+
+function describeMessage(type: number, slave: number, id: number): string {
+  const name = frameTypeName(type);
+  return `${/^[AEIOUaeiou]/.test(name) ? "an" : "a"} ${name} message for slave ${slave}, id ${id}`;
 }

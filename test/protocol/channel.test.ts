@@ -230,6 +230,22 @@ describe("FrameChannel over an in-memory transport", () => {
       expect(error!.message).to.match(/^agent on h1: oversized frame/);
     });
 
+    it("a chain of FLAG_MORE frames beyond maxMessageBytes closes the channel at once, naming the peer and the limit", async () => {
+      const [masterEnd] = memoryTransportPair();
+      const master = new FrameChannel(masterEnd, { peer: "agent on h1", maxMessageBytes: 64 * KiB });
+      const received = collect(master);
+      // A forged op that never ends: 16 KiB frames with FLAG_MORE, forever (here: 5 of them).
+      for (let i = 0; i < 5; i++) masterEnd.inject(encodeFrame(FrameType.Result, 3, 7, Buffer.alloc(16 * KiB), FLAG_MORE));
+      masterEnd.inject(encodeFrame(FrameType.Log, 0, 1, Buffer.from("after")));
+      const error = await closed(master);
+      expect(error).to.be.instanceOf(FrameError);
+      expect((error as FrameError).corrupt).to.equal(true);
+      expect(error!.message).to.equal(
+        `agent on h1: a Result message for slave 3, id 7 would exceed ${64 * KiB} bytes (${80 * KiB} so far), the limit for one message: the peer sent a chain of frames that does not end`,
+      );
+      expect(received.frames, "nothing after the refused frame").to.deep.equal([]);
+    });
+
     it("a stream that ends in the middle of a frame gives a 'truncated frame' close error", async () => {
       const { master, masterEnd } = pair();
       const received = collect(master);

@@ -1,6 +1,8 @@
 import { expect } from "chai";
 import { seededRandom } from "../helpers/seeded-random.ts";
 import {
+  DEFAULT_MAX_HELD_BYTES,
+  DEFAULT_MAX_MESSAGE_BYTES,
   DEFAULT_MAX_PAYLOAD,
   FLAG_ERROR,
   FLAG_MORE,
@@ -300,6 +302,76 @@ describe("frame", () => {
       expect(done.get(`${FrameType.SharedData}:2:5`)!.equals(b)).to.equal(true);
       expect(done.get(`${FrameType.SharedData}:1:6`)!.equals(c)).to.equal(true);
       expect(done.get(`${FrameType.Log}:1:5`)!.equals(d)).to.equal(true);
+    });
+
+    describe("limits on what is held for unfinished messages", () => {
+      /** Feeds `frames` to `reassembler`; returns the FrameError it threw, or fails. */
+      const expectRefused = (reassembler: Reassembler, frames: Array<[number, number, number, number, Buffer]>): FrameError => {
+        try {
+          for (const frame of frames) reassembler.add(...frame);
+        } catch (error) {
+          expect(error).to.be.instanceOf(FrameError);
+          expect((error as FrameError).corrupt).to.equal(true);
+          return error as FrameError;
+        }
+        return expect.fail("add() did not throw");
+      };
+
+      it("the default limits are documented numbers: 1 GiB for one message, 2 GiB in all", () => {
+        expect(DEFAULT_MAX_MESSAGE_BYTES).to.equal(1024 ** 3);
+        expect(DEFAULT_MAX_HELD_BYTES).to.equal(2 * 1024 ** 3);
+      });
+
+      it("a chain of FLAG_MORE frames that never ends is refused once it holds more than the message limit", () => {
+        const reassembler = new Reassembler({ maxMessageBytes: 1000 });
+        const chunk = Buffer.alloc(300);
+        // 900 bytes held: still fine, then the fourth frame would make 1200.
+        for (let i = 0; i < 3; i++) expect(reassembler.add(FrameType.Op, FLAG_MORE, 4, 9, chunk)).to.equal(null);
+        const error = expectRefused(reassembler, [[FrameType.Op, FLAG_MORE, 4, 9, chunk]]);
+        expect(error.message).to.equal("an Op message for slave 4, id 9 would exceed 1000 bytes (1200 so far), the limit for one message: the peer sent a chain of frames that does not end");
+      });
+
+      it("exactly the limit is accepted, as is a message ending on the frame that reaches it", () => {
+        const reassembler = new Reassembler({ maxMessageBytes: 1000 });
+        expect(reassembler.add(FrameType.Result, FLAG_MORE, 1, 1, Buffer.alloc(600))).to.equal(null);
+        expect(reassembler.add(FrameType.Result, 0, 1, 1, Buffer.alloc(400))!.length).to.equal(1000);
+        // Nothing is held any more: another message of the same size passes too.
+        expect(reassembler.add(FrameType.Result, FLAG_MORE, 1, 2, Buffer.alloc(999))).to.equal(null);
+        expect(reassembler.add(FrameType.Result, 0, 1, 2, Buffer.alloc(1))!.length).to.equal(1000);
+      });
+
+      it("the last frame of a message counts too: ending one byte over the limit is refused", () => {
+        const reassembler = new Reassembler({ maxMessageBytes: 1000 });
+        reassembler.add(FrameType.Result, FLAG_MORE, 1, 1, Buffer.alloc(600));
+        expect(expectRefused(reassembler, [[FrameType.Result, 0, 1, 1, Buffer.alloc(401)]]).message).to.match(/would exceed 1000 bytes \(1001 so far\)/);
+      });
+
+      it("many unfinished messages, each under the message limit, are refused once they hold more than the total limit", () => {
+        const reassembler = new Reassembler({ maxMessageBytes: 1000, maxHeldBytes: 2500 });
+        const chunk = Buffer.alloc(500);
+        const frames: Array<[number, number, number, number, Buffer]> = [];
+        for (let id = 1; id <= 6; id++) frames.push([FrameType.Result, FLAG_MORE, 2, id, chunk]);
+        const error = expectRefused(reassembler, frames);
+        expect(error.message).to.equal("unfinished messages would hold 3000 bytes, over the limit of 2500: the peer started messages it does not finish (a Result message for slave 2, id 6)");
+      });
+
+      it("held bytes are given back when a message completes and when dropSlave drops it", () => {
+        const reassembler = new Reassembler({ maxMessageBytes: 1000, maxHeldBytes: 1500 });
+        for (let round = 0; round < 10; round++) {
+          reassembler.add(FrameType.Result, FLAG_MORE, 1, round, Buffer.alloc(800));
+          reassembler.add(FrameType.Result, FLAG_MORE, 2, round, Buffer.alloc(600));
+          expect(reassembler.heldBytes).to.equal(1400);
+          expect(reassembler.add(FrameType.Result, 0, 1, round, Buffer.alloc(1))!.length).to.equal(801);
+          reassembler.dropSlave(2);
+          expect(reassembler.heldBytes).to.equal(0);
+        }
+      });
+
+      it("a single frame is not held: only the message limit applies to it", () => {
+        const reassembler = new Reassembler({ maxMessageBytes: 100, maxHeldBytes: 100 });
+        expect(reassembler.add(FrameType.Log, 0, 0, 0, Buffer.alloc(100))!.length).to.equal(100);
+        expect(expectRefused(reassembler, [[FrameType.Log, 0, 0, 0, Buffer.alloc(101)]]).message).to.match(/^a Log message for slave 0, id 0 would exceed 100 bytes \(101 so far\)/);
+      });
     });
 
     it("dropSlave forgets the partial messages of that slave only", () => {
