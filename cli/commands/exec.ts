@@ -6,7 +6,6 @@ import { localConnector } from "../../core/connections/local.ts";
 import { MntError } from "../../core/errors.ts";
 import { runProgram, type RunOutcome } from "../../core/runtime/run-program.ts";
 import type { AgentSpec, Runtime, RuntimeOptions } from "../../core/runtime/runtime.ts";
-import { remoteAgents } from "../remote-hosts.ts";
 import type { RunStats } from "../../core/program/index.ts";
 import { PROGRAM_FILE } from "../../toolchain/build/release-folder.ts";
 import { hostTarget } from "../../toolchain/targets.ts";
@@ -81,6 +80,9 @@ async function execProgram(args: ExecArgs, started: number): Promise<number> {
   let slots: number;
   let closeHosts = () => {};
   if (args.hosts !== undefined) {
+    // Loaded only for --hosts: SSH, the inventory's YAML and schema, and the deploy are not needed
+    // for a run on this machine (they were ~80 ms of every local run's start-up).
+    const { remoteAgents } = await import("../remote-hosts.ts");
     const remote = await remoteAgents({ file: args.hosts, releaseFor, requireAll: args["require-all"], noDeploy: !args.deploy, reporter });
     ({ agents, slaves: slots } = remote);
     closeHosts = remote.close;
