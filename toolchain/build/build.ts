@@ -9,7 +9,6 @@ import { agentBundle, cacheDir } from "../own-files.ts";
 import type { Target } from "../targets.ts";
 import { bundleProgram, type ProgramBundle } from "./bundle-program.ts";
 import type { BuildEvent, TargetBuilt } from "./events.ts";
-import { nativesFor } from "./natives.ts";
 import { readRelease, releaseBytes, writeRelease } from "./release-folder.ts";
 
 export interface BuildRequest {
@@ -71,7 +70,8 @@ export async function buildProgram(request: BuildRequest): Promise<BuildResult> 
     const natives =
       bundle.externals.length === 0
         ? null
-        : await nativesFor({
+        : // Loaded only for a program with native packages (npm, node-gyp, qemu load tests …).
+          await (await import("./natives.ts")).nativesFor({
             projectDir: projectDir!,
             packages: bundle.externals,
             target,
