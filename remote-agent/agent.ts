@@ -1,37 +1,22 @@
 // The agent: one per host, frames on stdin/stdout. It routes frames between the master and its
-// slaves by header (never decoding op payloads), supervises the slaves, caches shared data for them
-// and forwards what they print as Log frames. It exits when its stdin closes, taking its slaves along.
-import { spawn, type ChildProcess } from "node:child_process";
+// slaves by header (never decoding op payloads: router.ts), supervises the slaves (slave-process.ts,
+// watchdogs.ts), caches shared data for them (shared-relay.ts) and forwards what they print as Log
+// frames. It exits when its stdin closes, taking its slaves along.
 import { readFileSync } from "node:fs";
 import { Socket } from "node:net";
 import os from "node:os";
 import { decode, encode } from "../core/protocol/codec.ts";
-import { FLAG_STDERR, FrameError, FrameSplitter, FrameType, HEADER_BYTES, Reassembler, encodeFrame, encodeMessage, frameTypeName } from "../core/protocol/frame.ts";
-import { PROTOCOL_VERSION, type Config, type Hello, type SlaveExit, type Spawn } from "../core/protocol/messages.ts";
-import { LineSplitter } from "../core/protocol/line-splitter.ts";
+import { FrameType, encodeFrame } from "../core/protocol/frame.ts";
+import { PROTOCOL_VERSION, type Config, type Hello, type Spawn } from "../core/protocol/messages.ts";
 import { artefactId } from "../core/protocol/manifest.ts";
+import { MasterOutput } from "./master-output.ts";
+import { MasterRouter } from "./router.ts";
 import { SharedRelay } from "./shared-relay.ts";
+import { SlaveProcess } from "./slave-process.ts";
+import { LifelineWatch, MasterWatch, every } from "./watchdogs.ts";
 
-const STDERR_TAIL_LINES = 20;
-
-/** The frames a slave sends (see slave.ts); anything else on its channel means the channel is corrupt. */
-const FROM_SLAVE = new Set<number>([FrameType.SlaveReady, FrameType.Result, FrameType.ContextAck, FrameType.SharedGet]);
-
-/** A well-formed frame header that no slave of this agent would send (wrong slave id or type). */
-class ForeignFrame extends FrameError {}
-
-interface SlaveProcess {
-  id: number;
-  slot: number;
-  process: ChildProcess;
-  socket: Socket;
-  stderrTail: string[];
-  exited: boolean;
-  /** When its lifeline last beat (see lifeline.ts). */
-  lastBeat: number;
-  /** Set when the agent itself kills it, so the master hears why. */
-  killReason: string | null;
-}
+/** On a clean stop, slaves still running after this are killed: before the master's own 3 s limit, so that it still hears Stopped. */
+const STOP_GRACE_MS = 2500;
 
 export function runAgent(agentFile: string): void {
   // stdout carries frames only: anything the agent itself prints goes to stderr.
@@ -43,28 +28,12 @@ export function runAgent(agentFile: string): void {
 
   let config: Config | null = null;
   const slaves = new Map<number, SlaveProcess>();
-  const fromMaster = new Reassembler();
-  let toMaster: Buffer[] = [];
-  let flushScheduled = false;
-  let lastFromMaster = Date.now();
+  const toMaster = new MasterOutput((bytes) => output.write(bytes));
+  const masterWatch = new MasterWatch(Date.now());
 
-  const flushToMaster = () => {
-    flushScheduled = false;
-    if (toMaster.length === 0) return;
-    const bytes = toMaster.length === 1 ? toMaster[0]! : Buffer.concat(toMaster);
-    toMaster = [];
-    output.write(bytes);
-  };
-  const sendToMaster = (frame: Buffer) => {
-    toMaster.push(frame);
-    if (!flushScheduled) {
-      flushScheduled = true;
-      setImmediate(flushToMaster);
-    }
-  };
   const fatal = (message: string) => {
-    sendToMaster(encodeFrame(FrameType.Fatal, 0, 0, encode(message)));
-    flushToMaster();
+    toMaster.send(encodeFrame(FrameType.Fatal, 0, 0, encode(message)));
+    toMaster.flush();
   };
 
   const hello: Hello = {
@@ -78,68 +47,59 @@ export function runAgent(agentFile: string): void {
     cores: os.availableParallelism?.() ?? os.cpus().length,
     pid: process.pid,
   };
-  sendToMaster(encodeFrame(FrameType.Hello, 0, 0, encode(hello)));
-  flushToMaster();
+  toMaster.send(encodeFrame(FrameType.Hello, 0, 0, encode(hello)));
+  toMaster.flush();
 
+  const running = (id: number): SlaveProcess | undefined => {
+    const slave = slaves.get(id);
+    return slave && !slave.exited ? slave : undefined;
+  };
   const relay = new SharedRelay({
-    toMaster: sendToMaster,
+    toMaster: (frame) => toMaster.send(frame),
     toSlave: (id, bytes) => {
-      const target = slaves.get(id);
-      if (!target || target.exited) return false;
+      const target = running(id);
+      if (!target) return false;
       target.socket.write(bytes);
       return true;
     },
     killSlave: (id, reason) => {
-      const target = slaves.get(id);
-      if (!target || target.exited) return;
-      target.killReason = reason;
-      target.process.kill("SIGKILL");
+      const target = running(id);
+      if (target) target.kill(reason);
     },
   });
 
-  const splitter = new FrameSplitter((type, flags, slave, id, raw) => {
-    if (slave !== 0) {
-      const target = slaves.get(slave);
-      if (target && !target.exited) target.socket.write(raw);
-      return;
-    }
-    // Shared data is passed on chunk by chunk as it arrives (shared-relay.ts), not reassembled here.
-    if (type === FrameType.SharedData) return relay.receive(id, flags, raw.subarray(HEADER_BYTES));
-    const payload = fromMaster.add(type, flags, slave, id, raw.subarray(HEADER_BYTES));
-    if (payload) handleControl(type, flags, id, payload);
+  const router = new MasterRouter({
+    slave: (id) => running(id)?.socket,
+    slaves: function* () {
+      for (const slave of slaves.values()) yield slave.socket;
+    },
+    sharedData: (fetchId, flags, chunk) => relay.receive(fetchId, flags, chunk),
+    control: (type, _flags, id, payload) => handleControl(type, id, payload),
   });
 
   input.on("data", (chunk: Buffer) => {
-    lastFromMaster = Date.now();
-    // Writes to each slave in this chunk leave together (cork/uncork = one writev per slave).
-    for (const s of slaves.values()) s.socket.cork();
+    masterWatch.heard(Date.now());
     try {
-      splitter.push(chunk);
+      router.push(chunk);
     } catch (error) {
       fatal(`agent: ${(error as Error).message}`);
       shutdown();
-    } finally {
-      for (const s of slaves.values()) s.socket.uncork();
     }
   });
   input.on("end", () => shutdown());
   input.on("close", () => shutdown());
   input.on("error", () => shutdown());
 
-  function handleControl(type: number, flags: number, id: number, payload: Buffer): void {
+  function handleControl(type: number, id: number, payload: Buffer): void {
     switch (type) {
-      case FrameType.Config: {
+      case FrameType.Config:
         config = decode(payload) as Config;
-        const beat = setInterval(() => sendToMaster(encodeFrame(FrameType.Heartbeat, 0, 0)), config.heartbeatMs);
-        beat.unref();
-        watchSlaves(config);
-        watchMaster(config);
+        startWatching(config);
         return;
-      }
       case FrameType.Spawn:
         return spawnSlave(id, decode(payload) as Spawn);
       case FrameType.Kill:
-        slaves.get(id)?.process.kill("SIGKILL");
+        slaves.get(id)?.kill();
         return;
       case FrameType.Heartbeat:
         return;
@@ -153,114 +113,34 @@ export function runAgent(agentFile: string): void {
     }
   }
 
-  function spawnSlave(id: number, spawnRequest: Spawn): void {
+  function spawnSlave(id: number, request: Spawn): void {
     if (!config) return fatal("agent: Spawn before Config");
-    const child = spawn(process.execPath, ["--enable-source-maps", agentFile, "--slave"], {
-      stdio: ["ignore", "pipe", "pipe", "pipe", "pipe"],
-      env: {
-        ...process.env,
-        ...config.env,
-        MNT_SLAVE_ID: String(id),
-        MNT_SLOT: String(spawnRequest.slot),
-        MNT_PROGRAM: config.program,
-        MNT_HOST: os.hostname(),
-        MNT_SLAVE_HEARTBEAT_MS: String(config.slaveHeartbeatMs),
+    const slave = new SlaveProcess(id, request.slot, agentFile, config, {
+      toMaster: (frame) => toMaster.send(frame),
+      flushToMaster: () => toMaster.flush(),
+      sharedGet: (from, requestId, hash) => relay.get(from, requestId, hash),
+      ended: (ended) => {
+        slaves.delete(ended.id);
+        relay.dropSlave(ended.id);
       },
     });
-    const socket = child.stdio[3] as Socket;
-    const slave: SlaveProcess = { id, slot: spawnRequest.slot, process: child, socket, stderrTail: [], exited: false, lastBeat: Date.now(), killReason: null };
     slaves.set(id, slave);
-    const lifeline = child.stdio[4] as Socket;
-    lifeline.on("data", () => (slave.lastBeat = Date.now()));
-    lifeline.on("error", () => {});
-    const forwardLines = (stream: number) => (lines: string[]) => {
-      if (stream === FLAG_STDERR) {
-        slave.stderrTail.push(...lines);
-        if (slave.stderrTail.length > STDERR_TAIL_LINES) slave.stderrTail.splice(0, slave.stderrTail.length - STDERR_TAIL_LINES);
-      }
-      for (const frame of encodeMessage(FrameType.Log, id, slave.slot, Buffer.from(lines.join("\n")), stream)) sendToMaster(frame);
-    };
-    const out = new LineSplitter(forwardLines(0));
-    const err = new LineSplitter(forwardLines(FLAG_STDERR));
-    child.stdout!.on("data", (chunk: Buffer) => out.push(chunk));
-    child.stderr!.on("data", (chunk: Buffer) => err.push(chunk));
-    const fromSlave = new FrameSplitter(
-      (type, _flags, _slave, request, raw) => {
-        // Shared-data requests are the agent's business (its cache); everything else goes to the master.
-        if (type === FrameType.SharedGet) relay.get(id, request, raw.subarray(HEADER_BYTES).toString("utf8"));
-        else sendToMaster(raw);
-      },
-      undefined,
-      // Checked on the header alone: a bogus length must not make the agent wait for bytes (and
-      // swallow the slave's real frames as their payload).
-      (type, _flags, from) => {
-        if (from !== id) throw new ForeignFrame(`a ${frameTypeName(type)} frame with slave id ${from}, not its own id ${id}`);
-        if (!FROM_SLAVE.has(type)) throw new ForeignFrame(`a ${frameTypeName(type)} frame, which slaves do not send`);
-      },
-    );
-    // User code in the slave wrote onto its frame channel (fd 3): nothing more from it can be trusted.
-    let corrupt = false;
-    socket.on("data", (chunk: Buffer) => {
-      if (corrupt) return;
-      try {
-        fromSlave.push(chunk);
-      } catch (error) {
-        corrupt = true;
-        const what = (error as Error).message;
-        process.stderr.write(`agent: slave ${slave.slot}: ${what}${error instanceof ForeignFrame ? "; killing it" : ""}\n`);
-        slave.killReason ??= `its frame channel is corrupt: ${what}; the agent killed it`;
-        child.kill("SIGKILL");
-      }
-      // Results leave now: waiting for the next tick only adds latency to every op.
-      flushToMaster();
-    });
-    socket.on("error", () => {});
-    child.on("error", (error) => process.stderr.write(`agent: cannot start a slave: ${error.message}\n`));
-    child.on("close", (code, signal) => {
-      out.end();
-      err.end();
-      slave.exited = true;
-      slaves.delete(id);
-      relay.dropSlave(id);
-      const exit: SlaveExit = { code, signal, stderrTail: slave.stderrTail, reason: slave.killReason };
-      sendToMaster(encodeFrame(FrameType.SlaveExit, id, 0, encode(exit)));
-    });
   }
 
-  /**
-   * Kills slaves whose lifeline stopped beating: stopped (SIGSTOP), frozen, or stuck outside
-   * JavaScript. A long synchronous op does not stop the beat (it comes from its own thread).
-   */
-  function watchSlaves({ slaveHeartbeatMs, slaveTimeoutMs }: Config): void {
-    let lastCheck = Date.now();
-    const timer = setInterval(() => {
-      const now = Date.now();
-      // If this agent itself was frozen, its slaves' beats wait unread in the pipes: not their fault.
-      const agentWasFrozen = now - lastCheck > slaveTimeoutMs / 2;
-      lastCheck = now;
-      for (const slave of slaves.values()) {
-        if (agentWasFrozen) slave.lastBeat = now;
-        const silent = now - slave.lastBeat;
-        if (slave.exited || slave.killReason || silent <= slaveTimeoutMs) continue;
-        slave.killReason = `no heartbeat for ${silent} ms (stopped, frozen or hung); the agent killed it`;
-        slave.process.kill("SIGKILL");
-      }
-    }, slaveHeartbeatMs);
-    timer.unref();
-  }
-
-  /** A master silent for too long is gone (crashed host, dead link): leave, taking the slaves along. */
-  function watchMaster({ heartbeatMs, masterTimeoutMs }: Config): void {
-    let lastCheck = Date.now();
-    const timer = setInterval(() => {
-      const now = Date.now();
-      if (now - lastCheck > masterTimeoutMs / 2) lastCheck = lastFromMaster = now;
-      lastCheck = now;
-      if (now - lastFromMaster <= masterTimeoutMs) return;
-      process.stderr.write(`agent: nothing from the master for ${now - lastFromMaster} ms; stopping\n`);
+  /** Heartbeats to the master; slaves whose lifeline went silent are killed; a silent master ends the agent. */
+  function startWatching({ heartbeatMs, masterTimeoutMs, slaveHeartbeatMs, slaveTimeoutMs }: Config): void {
+    every(heartbeatMs, () => toMaster.send(encodeFrame(FrameType.Heartbeat, 0, 0)));
+    const lifelines = new LifelineWatch(slaveTimeoutMs, Date.now());
+    every(slaveHeartbeatMs, () => {
+      for (const slave of lifelines.check(Date.now(), slaves.values())) slave.kill();
+    });
+    masterWatch.start(masterTimeoutMs, Date.now());
+    every(heartbeatMs, () => {
+      const silentMs = masterWatch.check(Date.now());
+      if (silentMs === null) return;
+      process.stderr.write(`agent: nothing from the master for ${silentMs} ms; stopping\n`);
       shutdown();
-    }, heartbeatMs);
-    timer.unref();
+    });
   }
 
   /**
@@ -269,24 +149,23 @@ export function runAgent(agentFile: string): void {
    */
   function stopSlaves(): void {
     const reportStopped = () => {
-      sendToMaster(encodeFrame(FrameType.Stopped, 0, 0));
-      flushToMaster();
+      toMaster.send(encodeFrame(FrameType.Stopped, 0, 0));
+      toMaster.flush();
     };
-    const running = [...slaves.values()];
-    if (running.length === 0) return reportStopped();
-    let left = running.length;
-    // Before the master's own 3 s limit, so that it still hears Stopped.
+    const stopping = [...slaves.values()];
+    if (stopping.length === 0) return reportStopped();
+    let left = stopping.length;
     const force = setTimeout(() => {
-      for (const slave of slaves.values()) slave.process.kill("SIGKILL");
-    }, 2500);
-    for (const slave of running) {
-      slave.process.once("close", () => {
+      for (const slave of slaves.values()) slave.kill();
+    }, STOP_GRACE_MS);
+    for (const slave of stopping) {
+      slave.onClose(() => {
         if (--left > 0) return;
         clearTimeout(force);
         // Let the SlaveExit and Log frames queued by the close handlers go first.
         setImmediate(reportStopped);
       });
-      slave.socket.end();
+      slave.endChannel();
     }
   }
 
@@ -294,7 +173,7 @@ export function runAgent(agentFile: string): void {
   function shutdown(): void {
     if (stopping) return;
     stopping = true;
-    for (const slave of slaves.values()) slave.process.kill("SIGKILL");
+    for (const slave of slaves.values()) slave.kill();
     // Give the kills a moment to be delivered, then go.
     setTimeout(() => process.exit(0), 50).unref();
     setTimeout(() => process.exit(0), 50);

@@ -1,0 +1,201 @@
+// A slave's ops, strictly one at a time in arrival order: the next op (worker or context) starts only
+// once the previous one's promise has settled, so a worker op that awaits (op.shared.get) never sees
+// a context op issued after it. Checks each worker op's context version against the context ops
+// applied, answers cancels, and times each op (the master sizes pipelines from service times).
+// Pure: no I/O, the frames it answers with go to an OpOutput.
+import { errorFromThrown } from "../core/errors.ts";
+import { decode, encode, errorToWire } from "../core/protocol/codec.ts";
+import { FLAG_ERROR, FrameType } from "../core/protocol/frame.ts";
+import { decodeContext, decodeOp, encodeResultPayload, type OpHeader } from "../core/protocol/op-frames.ts";
+import type { ProgramOps } from "./program-loader.ts";
+import type { SharedView } from "./shared-reader.ts";
+
+/** Where answers go: Result and ContextAck frames to the master (a FrameChannel, slave id bound). */
+export interface OpOutput {
+  send(type: FrameType, id: number, payload?: Uint8Array, flags?: number): void;
+  /** Sends what is queued now (when the queue runs dry: answers do not wait for the next tick). */
+  flush(): void;
+}
+
+/** `op.slave` as user code sees it. */
+export interface SlaveInfo {
+  id: number;
+  slot: number;
+  host: string;
+  arch: string;
+  pid: number;
+}
+
+export interface OpRunnerOptions {
+  ops: ProgramOps;
+  /** The slave's context, as init made it. */
+  context: unknown;
+  slave: SlaveInfo;
+  /** What an op issued at `epoch` reads as `op.shared`. */
+  shared: (epoch: number) => SharedView;
+  out: OpOutput;
+  /** Milliseconds, for service times; default performance.now. */
+  now?: () => number;
+}
+
+type Queued = ({ kind: "op"; id: number } & OpHeader & { input: Buffer }) | { kind: "context"; seq: number; nameIndex: number; input: Buffer };
+
+/** The op running now; its signal's controller is made only when user code asks for `op.signal`. */
+interface Running {
+  id: number;
+  controller: AbortController | null;
+}
+
+export class OpRunner {
+  private readonly queue: Queued[] = [];
+  private head = 0;
+  private busy = false;
+  private appliedContext = 0;
+  private current: Running | null = null;
+  /** Ops cancelled before they started: they answer AbortError without running. */
+  private readonly cancelled = new Set<number>();
+  private readonly now: () => number;
+
+  constructor(private readonly options: OpRunnerOptions) {
+    this.now = options.now ?? (() => performance.now());
+  }
+
+  /** Context ops applied so far (the sequence number of the last one). */
+  get contextVersion(): number {
+    return this.appliedContext;
+  }
+
+  /** An Op frame. Its payload is decoded now: a malformed one throws FrameError (the channel fails). */
+  addOp(id: number, payload: Buffer): void {
+    this.enqueue({ kind: "op", id, ...decodeOp(payload) });
+  }
+
+  /** A Context frame (its id is the context op's sequence number). */
+  addContext(seq: number, payload: Buffer): void {
+    this.enqueue({ kind: "context", seq, ...decodeContext(payload) });
+  }
+
+  /** A Cancel frame: aborts the running op's signal, or marks a queued op to answer without running. */
+  cancel(id: number): void {
+    if (this.current?.id === id) this.current.controller?.abort(abortError());
+    else this.cancelled.add(id);
+  }
+
+  private enqueue(entry: Queued): void {
+    this.queue.push(entry);
+    if (this.head > 4096) {
+      this.queue.splice(0, this.head);
+      this.head = 0;
+    }
+    if (!this.busy) this.runLoop();
+  }
+
+  private readonly runLoop = (): void => {
+    this.busy = true;
+    while (this.head < this.queue.length) {
+      const entry = this.queue[this.head++]!;
+      const pending = entry.kind === "op" ? this.runOp(entry) : this.runContext(entry);
+      if (pending) {
+        pending.then(this.runLoop);
+        return;
+      }
+    }
+    this.queue.length = 0;
+    this.head = 0;
+    this.busy = false;
+    this.options.out.flush();
+  };
+
+  private runOp(op: Extract<Queued, { kind: "op" }>): PromiseLike<void> | void {
+    const { id } = op;
+    const started = this.now();
+    const serviceUs = () => (this.now() - started) * 1000;
+    if (this.cancelled.delete(id)) return this.sendError(FrameType.Result, id, abortError(), serviceUs());
+    const { workerNames, workerFns } = this.options.ops;
+    const name = workerNames[op.nameIndex]!;
+    if (op.ctxVersion !== this.appliedContext) {
+      return this.sendError(FrameType.Result, id, new Error(`internal: op ${name} expected context version ${op.ctxVersion}, slave has ${this.appliedContext}`), serviceUs());
+    }
+    const running: Running = { id, controller: null };
+    const opContext = {
+      shared: this.options.shared(op.epoch),
+      get signal() {
+        running.controller ??= new AbortController();
+        return running.controller.signal;
+      },
+      slave: this.options.slave,
+      attempt: op.attempt,
+    };
+    this.current = running;
+    const ok = (value: unknown) => {
+      this.current = null;
+      let body: Buffer;
+      try {
+        body = encode(value, `result of ${name}`);
+      } catch (error) {
+        return this.sendError(FrameType.Result, id, error as Error, serviceUs());
+      }
+      this.options.out.send(FrameType.Result, id, encodeResultPayload(serviceUs(), body));
+    };
+    const fail = (error: unknown) => {
+      this.current = null;
+      this.sendError(FrameType.Result, id, errorFromThrown(error, name), serviceUs());
+    };
+    try {
+      const input = op.input.length > 0 ? decode(op.input) : undefined;
+      const out = workerFns[op.nameIndex]!(this.options.context, input, opContext);
+      if (isThenable(out)) return out.then(ok, fail);
+      ok(out);
+    } catch (error) {
+      fail(error);
+    }
+  }
+
+  private runContext(entry: Extract<Queued, { kind: "context" }>): PromiseLike<void> | void {
+    const { seq } = entry;
+    if (seq !== this.appliedContext + 1) {
+      this.appliedContext = seq;
+      return this.sendError(FrameType.ContextAck, seq, new Error(`internal: context op ${seq} arrived after ${this.appliedContext}`));
+    }
+    const { contextNames, contextFns } = this.options.ops;
+    const name = contextNames[entry.nameIndex]!;
+    const ack = () => {
+      this.appliedContext = seq;
+      this.options.out.send(FrameType.ContextAck, seq);
+    };
+    const fail = (error: unknown) => {
+      this.appliedContext = seq;
+      this.sendError(FrameType.ContextAck, seq, errorFromThrown(error, name));
+    };
+    try {
+      const input = entry.input.length > 0 ? decode(entry.input) : undefined;
+      const out = contextFns[entry.nameIndex]!(this.options.context, input);
+      if (isThenable(out)) return out.then(ack, fail);
+      ack();
+    } catch (error) {
+      fail(error);
+    }
+  }
+
+  /** An error answer; a Result's carries the service time. An error that cannot be encoded whole goes as name, message and stack. */
+  private sendError(type: FrameType, id: number, error: Error, serviceUs?: number): void {
+    const wire = errorToWire(error);
+    let body: Buffer;
+    try {
+      body = encode(wire);
+    } catch {
+      body = encode({ name: wire.name, message: wire.message, stack: wire.stack });
+    }
+    this.options.out.send(type, id, serviceUs === undefined ? body : encodeResultPayload(serviceUs, body), FLAG_ERROR);
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
+}
+
+function abortError(): Error {
+  const error = new Error("the op was cancelled");
+  error.name = "AbortError";
+  return error;
+}
