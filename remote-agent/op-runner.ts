@@ -154,8 +154,9 @@ export class OpRunner {
   private runContext(entry: Extract<Queued, { kind: "context" }>): PromiseLike<void> | void {
     const { seq } = entry;
     if (seq !== this.appliedContext + 1) {
+      const error = new Error(`internal: context op ${seq} arrived after ${this.appliedContext}`);
       this.appliedContext = seq;
-      return this.sendError(FrameType.ContextAck, seq, new Error(`internal: context op ${seq} arrived after ${this.appliedContext}`));
+      return this.sendError(FrameType.ContextAck, seq, error);
     }
     const { contextNames, contextFns } = this.options.ops;
     const name = contextNames[entry.nameIndex]!;

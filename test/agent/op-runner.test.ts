@@ -219,6 +219,15 @@ describe("agent: the slave's op runner", () => {
     expect((answer!.value as Error).message).to.equal("internal: op version expected context version 3, slave has 0");
   });
 
+  it("a context op out of sequence answers with an error naming it and the version the slave had", async () => {
+    const t = setup();
+    t.context("setVersion", 1);
+    t.context("setVersion", 5, 5);
+    const [, skipped] = await t.until(2);
+    expect(skipped).to.deep.include({ type: FrameType.ContextAck, id: 5, error: true });
+    expect((skipped!.value as Error).message).to.equal("internal: context op 5 arrived after 1");
+  });
+
   describe("cancel", () => {
     it("a running op sees its signal abort and answers with AbortError", async () => {
       const t = setup();
