@@ -13,6 +13,7 @@ export type MntErrorCode =
   | "aborted" // an op was cancelled
   | "unknown-op" // an op name the program does not define
   | "poison" // an op killed slaves again and again
+  | "placement" // no host can take an op (the tags it asks for)
   | "encode"; // a value that cannot cross the wire
 
 export class MntError extends Error {

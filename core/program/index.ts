@@ -44,6 +44,11 @@ export interface OpOptions {
   timeout?: number;
   /** Cancel the op: a queued op never runs, a running one sees `op.signal` abort; the promise rejects. */
   signal?: AbortSignal;
+  /**
+   * Run the op only on hosts that have all of these tags (`tags:` in hosts.yaml). It waits while no
+   * such host is up, and fails at once when no host in the inventory has them.
+   */
+  tags?: string[];
 }
 
 export interface MapOptions extends OpOptions {

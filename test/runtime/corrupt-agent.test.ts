@@ -23,7 +23,7 @@ const helloFrame = (overrides: Partial<Hello> = {}): Buffer => encodeFrame(Frame
 
 /** What the master is told went wrong (any of these, and always naming the host). */
 const WHAT_WENT_WRONG =
-  /not a frame|unknown frame type|oversized frame|truncated frame|speaks protocol|first frame was not a hello|connection closed|unexpected frame type|frame handler failed/;
+  /not a frame|unknown frame type|oversized frame|truncated frame|speaks protocol|first frame was not a hello|connection closed|unexpected frame type|frame handler failed|shorter than its \d+-byte prefix/;
 
 interface Outcome {
   added: { hello: Hello } | { error: Error };
