@@ -4,9 +4,10 @@
 // applied, answers cancels, and times each op (the master sizes pipelines from service times).
 // Pure: no I/O, the frames it answers with go to an OpOutput.
 import { errorFromThrown } from "../core/errors.ts";
-import { decode, encode, errorToWire } from "../core/protocol/codec.ts";
+import { decode, encode } from "../core/protocol/codec.ts";
 import { FLAG_ERROR, FrameType } from "../core/protocol/frame.ts";
 import { decodeContext, decodeOp, encodeResultPayload, type OpHeader } from "../core/protocol/op-frames.ts";
+import { programErrorToWire } from "./error-stack.ts";
 import type { ProgramOps } from "./program-loader.ts";
 import type { SharedView } from "./shared-reader.ts";
 
@@ -143,7 +144,9 @@ export class OpRunner {
     };
     try {
       const input = op.input.length > 0 ? decode(op.input) : undefined;
-      const out = workerFns[op.nameIndex]!(this.options.context, input, opContext);
+      // Called as a plain function: its stack frame reads `at name`, not `at Array.name`.
+      const fn = workerFns[op.nameIndex]!;
+      const out = fn(this.options.context, input, opContext);
       if (isThenable(out)) return out.then(ok, fail);
       ok(out);
     } catch (error) {
@@ -170,7 +173,8 @@ export class OpRunner {
     };
     try {
       const input = entry.input.length > 0 ? decode(entry.input) : undefined;
-      const out = contextFns[entry.nameIndex]!(this.options.context, input);
+      const fn = contextFns[entry.nameIndex]!;
+      const out = fn(this.options.context, input);
       if (isThenable(out)) return out.then(ack, fail);
       ack();
     } catch (error) {
@@ -178,9 +182,12 @@ export class OpRunner {
     }
   }
 
-  /** An error answer; a Result's carries the service time. An error that cannot be encoded whole goes as name, message and stack. */
+  /**
+   * An error answer; a Result's carries the service time. Its stack shows the program's frames only
+   * (error-stack.ts). An error that cannot be encoded whole goes as name, message and stack.
+   */
   private sendError(type: FrameType, id: number, error: Error, serviceUs?: number): void {
-    const wire = errorToWire(error);
+    const wire = programErrorToWire(error);
     let body: Buffer;
     try {
       body = encode(wire);

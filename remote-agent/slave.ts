@@ -3,11 +3,12 @@
 // whatever user code prints on stdout/stderr can never corrupt the channel.
 import { Socket } from "node:net";
 import { errorFromThrown } from "../core/errors.ts";
-import { decode, encode, errorToWire } from "../core/protocol/codec.ts";
+import { decode, encode } from "../core/protocol/codec.ts";
 import { FrameChannel, type IncomingFrame } from "../core/protocol/channel.ts";
 import { FLAG_ERROR, FrameError, FrameType } from "../core/protocol/frame.ts";
 import type { SharedFree, SharedVersion, SlaveReady } from "../core/protocol/messages.ts";
 import { streamTransport } from "../core/protocol/stream-transport.ts";
+import { programErrorToWire } from "./error-stack.ts";
 import { startLifeline } from "./lifeline.ts";
 import { OpRunner } from "./op-runner.ts";
 import { loadProgram, programOps, type ProgramOps } from "./program-loader.ts";
@@ -43,7 +44,7 @@ export async function runSlave(): Promise<void> {
     ops = programOps(program);
     context = await program.init();
   } catch (error) {
-    channel.send(FrameType.SlaveReady, slaveId, 0, encode(errorToWire(errorFromThrown(error, "init"))), FLAG_ERROR);
+    channel.send(FrameType.SlaveReady, slaveId, 0, encode(programErrorToWire(errorFromThrown(error, "init"))), FLAG_ERROR);
     channel.flush();
     setTimeout(() => process.exit(1), 100);
     return;
