@@ -3,7 +3,10 @@ import type { MapOptions, MapResult, Master, OpOptions } from "../program/index.
 import { MntError } from "../errors.ts";
 import type { Runtime } from "./runtime.ts";
 
-export function createMasterApi(runtime: Runtime, workerNames: string[], contextNames: string[]): Master<any, any> {
+/** What the `m` object needs of the runtime. */
+export type MasterRuntime = Pick<Runtime, "issueWorker" | "issueContext" | "setShared" | "stats" | "pipelineCapacity">;
+
+export function createMasterApi(runtime: MasterRuntime, workerNames: string[], contextNames: string[]): Master<any, any> {
   const worker = namedCalls(workerNames, "worker", (index, name, input, options?: OpOptions) => runtime.issueWorker(index, name, input, options));
   const context = namedCalls(contextNames, "context", (index, name, input) => runtime.issueContext(index, name, input)) as unknown;
   return {
@@ -18,6 +21,9 @@ export function createMasterApi(runtime: Runtime, workerNames: string[], context
     stats: () => runtime.stats(),
   };
 }
+
+/** m.map's least default concurrency: while slaves are still starting, their capacity is unknown. */
+export const MIN_MAP_CONCURRENCY = 64;
 
 type Issue = (index: number, name: string, input: unknown, options?: OpOptions) => Promise<unknown>;
 
@@ -44,9 +50,12 @@ function unknownOp(kind: string, name: string, names: string[]): MntError {
  * Issues one op per input with at most `concurrency` in flight, pulling inputs lazily, and yields
  * results as they complete. The first failure stops issuing and is thrown to the consumer.
  */
-async function* mapOps(runtime: Runtime, index: number, name: string, inputs: Iterable<unknown> | AsyncIterable<unknown>, options: MapOptions = {}): AsyncGenerator<MapResult<unknown>> {
+async function* mapOps(runtime: MasterRuntime, index: number, name: string, inputs: Iterable<unknown> | AsyncIterable<unknown>, options: MapOptions = {}): AsyncGenerator<MapResult<unknown>> {
   const { concurrency: limit, ...opOptions } = options;
-  const concurrency = Math.max(1, limit ?? 1024);
+  // Enough to fill every slave's pipeline twice over (so none idles while results travel back),
+  // following the cluster as slaves join and their pipelines adapt; a fixed number would starve
+  // a large cluster or flood a small one.
+  const concurrency = limit !== undefined ? () => Math.max(1, limit) : () => Math.max(MIN_MAP_CONCURRENCY, 2 * runtime.pipelineCapacity);
   const iterator = Symbol.asyncIterator in inputs ? (inputs as AsyncIterable<unknown>)[Symbol.asyncIterator]() : (inputs as Iterable<unknown>)[Symbol.iterator]();
   const done: Array<{ index: number; ok: boolean; value: unknown }> = [];
   let wake: (() => void) | null = null;
@@ -60,7 +69,7 @@ async function* mapOps(runtime: Runtime, index: number, name: string, inputs: It
   };
   try {
     for (;;) {
-      while (!exhausted && inFlight < concurrency) {
+      while (!exhausted && inFlight < concurrency()) {
         const step = await iterator.next();
         if (step.done) {
           exhausted = true;

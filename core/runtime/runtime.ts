@@ -203,6 +203,11 @@ export class Runtime {
     await this.supervisor.disconnectAll();
   }
 
+  /** Ops the slaves can hold at once now (pipeline depths added up): what keeps every slave busy. */
+  get pipelineCapacity(): number {
+    return this.scheduler.pipelineCapacity;
+  }
+
   stats(): RunStats {
     return { ...this.scheduler.stats(), sharedVersions: this.sharedServer.store.versionsCreated, sharedBytesSent: this.sharedServer.bytesSent };
   }

@@ -314,6 +314,11 @@ export class Scheduler {
     for (const slave of this.slaves.values()) if (slave.status === "ready") yield { host: slave.host.name, id: slave.id };
   }
 
+  /** Ops the pool's slaves can hold at once (their pipeline depths added up). */
+  get pipelineCapacity(): number {
+    return this.pool.capacity;
+  }
+
   hostNames(status: "up" | "any" = "any"): string[] {
     return [...this.hosts.values()].filter((host) => status === "any" || host.status === "up").map((host) => host.name);
   }

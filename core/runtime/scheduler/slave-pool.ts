@@ -13,6 +13,8 @@ export interface PipelineOptions {
 
 export class SlavePool {
   private readonly members = new Set<SlaveState>();
+  /** The pool's pipeline depths added up: how many ops it can hold at once. */
+  capacity = 0;
   /** Slaves with room, per tag set (null: any op). A slave listed may have filled up since: checked when taken. */
   private readonly withRoom = new Map<TagSet | null, Set<SlaveState>>([[null, new Set()]]);
 
@@ -34,6 +36,7 @@ export class SlavePool {
     if (slave.inPool) return;
     slave.inPool = true;
     this.members.add(slave);
+    this.capacity += slave.depth;
     this.offer(slave);
   }
 
@@ -41,6 +44,7 @@ export class SlavePool {
     if (!slave.inPool) return;
     slave.inPool = false;
     this.members.delete(slave);
+    this.capacity -= slave.depth;
     for (const list of this.withRoom.values()) list.delete(slave);
   }
 
@@ -76,7 +80,9 @@ export class SlavePool {
   observe(slave: SlaveState, serviceUs: number): void {
     slave.serviceUs = slave.serviceUs === 0 ? serviceUs : slave.serviceUs * 0.8 + serviceUs * 0.2;
     const { maxDepth, pipelineBudgetUs } = this.options;
-    slave.depth = Math.max(2, Math.min(maxDepth, 1 + Math.ceil(pipelineBudgetUs / Math.max(1, slave.serviceUs))));
+    const depth = Math.max(2, Math.min(maxDepth, 1 + Math.ceil(pipelineBudgetUs / Math.max(1, slave.serviceUs))));
+    if (slave.inPool) this.capacity += depth - slave.depth;
+    slave.depth = depth;
   }
 
   private hasRoom(slave: SlaveState): boolean {
