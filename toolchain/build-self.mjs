@@ -25,6 +25,9 @@ await Promise.all([
     // Pure-JS dependencies are bundled (one file loads far faster than hundreds); packages with
     // native parts or a binary of their own stay external.
     external: ["esbuild", "ssh2", "msgpackr", "node-pty"],
+    // Every copy of string-width (yargs, cliui, wrap-ansi, listr2's helpers) is mnt's ASCII-first
+    // one, which loads the real package only for text that needs it: see cli/string-width.ts.
+    alias: { "string-width": "./cli/string-width.ts" },
     // Bundled CommonJS dependencies call require(): give the ESM bundle one.
     banner: { js: "import { createRequire as __mntCreateRequire } from 'node:module'; const require = __mntCreateRequire(import.meta.url);" },
   }),
