@@ -69,8 +69,8 @@ export async function remoteAgents(options: RemoteAgentsOptions): Promise<Remote
   }
   const logger = (name: string) => (line: string) => options.reporter.event({ kind: "log", host: name, slot: null, stream: "stderr", line });
   const agents: AgentSpec[] = [
-    ...ready.map((host): AgentSpec => ({ host: host.entry.name, slots: host.entry.slots, programPath: PROGRAM_FILE, connect: agentConnector(host, logger(host.entry.name)) })),
-    ...later.map((entry): AgentSpec => ({ host: entry.name, slots: entry.slots, programPath: PROGRAM_FILE, connect: lateConnector(entry, request, logger(entry.name), (host) => ready.push(host)) })),
+    ...ready.map((host): AgentSpec => ({ host: host.entry.name, slots: host.entry.slots, tags: host.entry.tags, programPath: PROGRAM_FILE, connect: agentConnector(host, logger(host.entry.name)) })),
+    ...later.map((entry): AgentSpec => ({ host: entry.name, slots: entry.slots, tags: entry.tags, programPath: PROGRAM_FILE, connect: lateConnector(entry, request, logger(entry.name), (host) => ready.push(host)) })),
   ];
   const slaves = ready.reduce((sum, host) => sum + (host.entry.slots === "auto" ? (host.check.facts?.cores ?? 0) : host.entry.slots), 0);
   return { agents, slaves, close };
