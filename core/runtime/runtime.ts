@@ -11,6 +11,7 @@ import { systemClock } from "./scheduler/ports.ts";
 import { Scheduler, type SchedulerEvent } from "./scheduler/scheduler.ts";
 import type { OpSettler, WorkerOp } from "./scheduler/types.ts";
 import { SharedServer } from "./shared-server.ts";
+import { rethrowWithAwaitSite } from "./issue-site.ts";
 import type { Hello } from "../protocol/messages.ts";
 
 export type { AgentSpec } from "./host-supervisor.ts";
@@ -69,19 +70,33 @@ export const RUNTIME_DEFAULTS = {
 
 const EMPTY = new Uint8Array(0);
 
-/** A promise and what settles it (see OpSettler). */
-function settler<T>(): { promise: Promise<T>; settle: OpSettler } {
-  let settle!: OpSettler;
-  const promise = new Promise<T>((resolve, reject) => {
-    settle = {
-      resolve: resolve as (value: unknown) => void,
-      reject,
-      abandon(error) {
-        promise.catch(() => {});
-        reject(error);
-      },
-    };
-  });
+/**
+ * Settles the promise of one op. A class, not closures: a million ops may be queued at once, and
+ * each closure would cost its own function object.
+ */
+class PromiseSettler implements OpSettler {
+  /** The promise the program holds, to quiet when the op is abandoned. */
+  held: Promise<unknown> | null = null;
+
+  constructor(
+    readonly resolve: (value: unknown) => void,
+    readonly reject: (error: Error) => void,
+  ) {}
+
+  abandon(error: Error): void {
+    this.held?.catch(ignore);
+    this.reject(error);
+  }
+}
+
+function ignore(): void {}
+
+/** A promise and what settles it; failures carry the program's awaiting frames (issue-site.ts). */
+function settler(): { promise: Promise<unknown>; settle: PromiseSettler } {
+  let settle!: PromiseSettler;
+  const inner = new Promise<unknown>((resolve, reject) => (settle = new PromiseSettler(resolve, reject)));
+  const promise = inner.then(undefined, rethrowWithAwaitSite);
+  settle.held = promise;
   return { promise, settle };
 }
 
@@ -143,7 +158,7 @@ export class Runtime {
     }
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(new AbortError(`${name} was cancelled before it started`, signal.reason));
-    const { promise, settle } = settler<unknown>();
+    const { promise, settle } = settler();
     const op = this.scheduler.issueWorker(
       { nameIndex, payload, epoch: this.sharedServer.store.retain(), retries: options?.retries, timeout: options?.timeout, tags: options?.tags },
       settle,
@@ -160,9 +175,9 @@ export class Runtime {
     } catch (error) {
       return Promise.reject(new MntError("encode", (error as Error).message));
     }
-    const { promise, settle } = settler<void>();
+    const { promise, settle } = settler();
     this.scheduler.issueContext(nameIndex, payload, settle);
-    return promise;
+    return promise as Promise<void>;
   }
 
   setShared(key: string, value: unknown): void {

@@ -9,6 +9,7 @@ import { Dispatcher } from "./dispatcher.ts";
 import { HostHealth, type HealthOptions, type HostVerdict } from "./host-health.ts";
 import { OpLedger } from "./op-ledger.ts";
 import { OpQueue } from "./op-queue.ts";
+import { OpRecord } from "./op-record.ts";
 import type { Clock, SlavePort } from "./ports.ts";
 import { SlavePool, type PipelineOptions } from "./slave-pool.ts";
 import { OpState, TagSets, hostHasTags, type ContextOp, type HostState, type OpSettler, type SlaveState, type WorkerOp } from "./types.ts";
@@ -98,24 +99,17 @@ export class Scheduler {
   // ---------------------------------------------------------------- issuing
 
   issueWorker(request: WorkerRequest, settle: OpSettler): WorkerOp {
-    const op: WorkerOp = {
-      kind: "worker",
+    const op = new OpRecord({
       id: this.nextOpId++,
       nameIndex: request.nameIndex,
       payload: request.payload,
       epoch: request.epoch,
       ctxVersion: this.log.version,
       tags: this.tagSets.of(request.tags),
-      state: OpState.Waiting,
-      attempt: 0,
       retriesLeft: request.retries ?? 0,
-      deaths: null,
-      slave: null,
-      timer: null,
-      timedOut: false,
       timeoutMs: request.timeout ?? this.options.opTimeoutMs,
       settle,
-    };
+    });
     this.ledger.issued();
     if (op.tags && !this.someHostHas(op.tags.tags, true)) {
       this.ledger.reject(op, new MntError("placement", `${this.opName(op)} asks for hosts tagged ${op.tags.tags.join(", ")}, and no host in the inventory has ${op.tags.tags.length === 1 ? "that tag" : "all of them"}`, "add the tags to a host in hosts.yaml, or drop them from the op"));
