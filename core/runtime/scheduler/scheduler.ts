@@ -115,6 +115,12 @@ export class Scheduler {
       this.ledger.reject(op, new MntError("placement", `${this.opName(op)} asks for hosts tagged ${op.tags.tags.join(", ")}, and no host in the inventory has ${op.tags.tags.length === 1 ? "that tag" : "all of them"}`, "add the tags to a host in hosts.yaml, or drop them from the op"));
       return op;
     }
+    if (op.tags && !this.someHostHas(op.tags.tags, false)) {
+      // Only hosts already set aside have them: nothing would ever take it (setAside rejected the others).
+      const why = [...this.hosts.values()].filter((host) => hostHasTags(host, op.tags)).map((host) => `${host.name}: ${host.lastFailure}`);
+      this.ledger.reject(op, new MntError("placement", `${this.opName(op)} asks for hosts tagged ${op.tags.tags.join(", ")}, and every such host was set aside (${why.join("; ")})`, "fix those hosts, then run again"));
+      return op;
+    }
     this.queue.push(op);
     this.pumpSoon();
     return op;
@@ -199,8 +205,13 @@ export class Scheduler {
     this.port.disconnect(host.name);
     if (this.closing) return;
     this.hooks.emit({ kind: "host.aside", host: host.name, reason });
-    // Ops only this host could take can no longer run.
-    for (const op of this.dispatcher.takeUnservable()) {
+    // Ops only this host could take can no longer run: those parked, and those queued (among them
+    // the ops its slaves had in flight, just put back at the front of the queue).
+    const unservable = this.dispatcher.takeUnservable();
+    for (const entry of this.queue) {
+      if (entry.kind === "worker" && entry.tags !== null && entry.state !== OpState.Settled && !this.someHostHas(entry.tags.tags, false)) unservable.push(entry);
+    }
+    for (const op of unservable) {
       this.ledger.reject(op, new MntError("placement", `${this.opName(op)} asks for hosts tagged ${op.tags!.tags.join(", ")}, and every such host was set aside (last: ${host.name}: ${reason})`, "fix those hosts, then run again"));
     }
     this.checkHostsLeft();
