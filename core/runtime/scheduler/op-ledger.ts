@@ -13,6 +13,8 @@ export interface LedgerCounters {
 export class OpLedger {
   /** Worker ops issued and not settled. */
   outstanding = 0;
+  /** Of those, the ops on a slave (sent, not taken back): the rest wait at the master. */
+  onSlaves = 0;
   readonly counters: LedgerCounters = { workerDone: 0, workerFailed: 0, workerRetried: 0 };
 
   constructor(
@@ -58,6 +60,7 @@ export class OpLedger {
 
   /** The op goes to a slave: its timeout (if any) starts, once per run on a slave. */
   sent(op: WorkerOp): void {
+    if (op.state !== OpState.Sent) this.onSlaves++;
     op.state = OpState.Sent;
     const timeout = op.timeoutMs;
     if (timeout === undefined || op.timer !== null) return;
@@ -71,12 +74,16 @@ export class OpLedger {
   /** The op is no longer on a slave: its timeout starts again when it is sent again. */
   unassigned(op: WorkerOp): void {
     op.slave = null;
-    if (op.state === OpState.Sent) op.state = OpState.Waiting;
+    if (op.state === OpState.Sent) {
+      op.state = OpState.Waiting;
+      this.onSlaves--;
+    }
     this.stopTimer(op);
   }
 
   private close(op: WorkerOp): boolean {
     if (op.state === OpState.Settled) return false;
+    if (op.state === OpState.Sent) this.onSlaves--;
     op.state = OpState.Settled;
     this.stopTimer(op);
     this.outstanding--;

@@ -329,13 +329,13 @@ export class Scheduler {
   }
 
   stats() {
-    let running = 0;
-    for (const slave of this.slaves.values()) running += slave.inflight.size;
+    // Worker ops only, unsettled only: a queued context op or a cancelled op a slave has yet to skip is neither.
+    const running = this.ledger.onSlaves;
     return {
       slaves: this.pool.size,
       slavesStarted: this.counters.slavesStarted,
       workerDone: this.ledger.counters.workerDone,
-      workerQueued: this.queue.length + this.dispatcher.parked,
+      workerQueued: this.ledger.outstanding - running,
       workerRunning: running,
       workerFailed: this.ledger.counters.workerFailed,
       workerRetried: this.ledger.counters.workerRetried,

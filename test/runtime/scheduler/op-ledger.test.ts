@@ -129,6 +129,25 @@ describe("scheduler: op ledger", () => {
     expect(timeouts).to.have.length(1);
   });
 
+  it("counts the ops on slaves: sent and not taken back nor settled", () => {
+    const { ledger } = setup();
+    const [a, b, c] = [makeOp(1), makeOp(2), makeOp(3)];
+    for (const op of [a, b, c]) ledger.issued();
+    ledger.sent(a);
+    ledger.sent(b);
+    ledger.sent(b);
+    expect(ledger.onSlaves).to.equal(2);
+    ledger.unassigned(a); // its slave was lost
+    ledger.unassigned(a);
+    expect(ledger.onSlaves).to.equal(1);
+    ledger.reject(b, new Error("cancelled")); // settled while its slave still holds it
+    ledger.unassigned(b); // the slave's answer
+    expect(ledger.onSlaves).to.equal(0);
+    ledger.resolve(c, "never sent");
+    expect(ledger.onSlaves).to.equal(0);
+    expect(ledger.outstanding).to.equal(1);
+  });
+
   it("settling stops the timer, and a settled op stays settled when unassigned", () => {
     const { clock, ledger, timeouts } = setup();
     const op = makeOp(1, { timeoutMs: 300 });
