@@ -26,11 +26,11 @@ import { deploy } from "../toolchain/deploy/deploy.ts";
 import { hostTarget } from "../toolchain/targets.ts";
 import { requireLabTools, startNetnsLab, type Lab, type LabHost } from "../test/lab/lab.ts";
 import { startRuntime, stopRuntime } from "./cluster.ts";
+import { mntFirstOps, parallelSshNode } from "./ssh-startup.ts";
 import { formatMiBps, formatOps, formatRatio, formatTable, formatUs, measure, percentile, sortNumbers, type PeerResult } from "./stats.ts";
 
 const WORKERS = ["noop", "readShared"];
 const here = path.dirname(fileURLToPath(import.meta.url));
-const repo = path.resolve(here, "..");
 const SHARED_BYTES = Number(process.env.SHARED_MIB ?? 256) * 1024 * 1024;
 const STARTS = Number(process.env.STARTS ?? 5);
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
@@ -162,34 +162,4 @@ async function ssh2Cat(options: SshConnectOptions, host: LabHost, payload: Buffe
   } finally {
     session.close();
   }
-}
-
-function mntFirstOps(hostsFile: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const child = spawn(process.execPath, [path.join(repo, "bin", "mnt.js"), "exec", path.join(here, "programs", "first-op.ts"), "--hosts", hostsFile, "-q", "--", "3"], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, CI: "true" } });
-    let out = "";
-    child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
-    child.on("close", (code) => {
-      if (code !== 0) return reject(new Error(`mnt exited ${code}`));
-      const first = JSON.parse(out) as Record<string, number>;
-      resolve(Math.max(...Object.values(first)) - started);
-    });
-  });
-}
-
-async function parallelSshNode(lab: Lab): Promise<number> {
-  const started = Date.now();
-  const times = await Promise.all(
-    lab.hosts.map(
-      (host) =>
-        new Promise<number>((resolve, reject) => {
-          const child = spawn("ssh", ["-F", lab.sshConfigFile, host.name, "node -e 'console.log(Date.now())'"], { stdio: ["ignore", "pipe", "inherit"] });
-          let out = "";
-          child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
-          child.on("close", (code) => (code === 0 ? resolve(Number(out.trim())) : reject(new Error(`ssh exited ${code}`))));
-        }),
-    ),
-  );
-  return Math.max(...times) - started;
 }
