@@ -474,7 +474,8 @@ export class Scheduler {
     if (!expected) verdict = this.health.policy.slaveDied(host, reason, wasStarting);
     if (verdict.kind === "aside") return this.setAside(host, verdict.reason);
     this.later(verdict.delayMs, () => {
-      if (host.status === "up") this.spawnSlave(host, slave.slot, false);
+      // Unless a catch-up slave took the free slot meanwhile.
+      if (host.status === "up" && ownSlaves(host) < host.slots) this.spawnSlave(host, slave.slot, false);
     });
     this.pumpSoon();
   }
@@ -570,4 +571,11 @@ export class Scheduler {
     for (const host of this.hosts.values()) if ((anyStatus || host.status !== "aside") && hostHasTags(host, set)) return true;
     return false;
   }
+}
+
+/** The host's slaves that hold one of its slots (not those started only to catch up). */
+function ownSlaves(host: HostState): number {
+  let n = 0;
+  for (const slave of host.slaves) if (!slave.surplus) n++;
+  return n;
 }
