@@ -122,7 +122,8 @@ export function makeHost(name: string, tags: readonly string[] = [], slots = 2):
 }
 
 export function makeSlave(id: number, host: HostState, fields: Partial<SlaveState> = {}): SlaveState {
-  const slave: SlaveState = {
+  // Asserted, not annotated: a field the scheduler adds later starts out undefined here.
+  const slave = {
     id,
     slot: host.slaves.size,
     host,
@@ -138,8 +139,8 @@ export function makeSlave(id: number, host: HostState, fields: Partial<SlaveStat
     givingUp: null,
     depth: 2,
     serviceUs: 0,
-    ...fields,
-  };
+  } as SlaveState;
+  Object.assign(slave, fields);
   host.slaves.add(slave);
   return slave;
 }
@@ -270,6 +271,9 @@ export const valueOf = (op: number) => `result of op ${op}`;
  * version it was issued at.
  */
 export class Cluster {
+  /** Context ops (by sequence number) that throw on every slave, with this message. */
+  readonly contextFails = new Map<number, string>();
+
   constructor(
     readonly scheduler: Scheduler,
     readonly port: RecordingPort,
@@ -292,8 +296,9 @@ export class Cluster {
   /**
    * The slave works through its channel: context ops are applied and acknowledged, up to `ops`
    * worker ops are answered (`fail` decides which throw). Stops at the first op beyond `ops`.
+   * Ops of 5 ms by default, so pipelines keep their depth of 2.
    */
-  answer(slave: number, ops = Infinity, fail: (op: WorkerOp) => Error | null = () => null, serviceUs = 100): number {
+  answer(slave: number, ops = Infinity, fail: (op: WorkerOp) => Error | null = () => null, serviceUs = 5000): number {
     const model = this.port.slaves.get(slave)!;
     let answered = 0;
     while (model.queue.length > 0) {
@@ -301,7 +306,8 @@ export class Cluster {
       if (next.kind === "context") {
         model.queue.shift();
         model.applied = next.seq;
-        this.scheduler.contextAck(slave, next.seq, null);
+        const message = this.contextFails.get(next.seq);
+        this.scheduler.contextAck(slave, next.seq, message === undefined ? null : new Error(`${message} (slave ${slave})`));
         continue;
       }
       if (answered >= ops) break;
@@ -334,6 +340,34 @@ export class Cluster {
       for (const model of this.port.slaves.values()) if (model.ready && !model.dead) moved += this.answer(model.id);
       this.clock.flush();
       if (moved === 0) return;
+    }
+  }
+
+  /** Slaves the port was told to kill end, as their agent reports it. Returns their ids. */
+  reap(): number[] {
+    const ids: number[] = [];
+    for (const call of this.port.of("kill")) {
+      const model = this.port.slaves.get(call.slave);
+      if (!model || model.dead) continue;
+      ids.push(call.slave);
+      this.exit(call.slave, "killed by SIGKILL", false);
+    }
+    return ids;
+  }
+
+  /**
+   * Runs the cluster until nothing moves: slaves answer, killed slaves end, time passes in steps of
+   * `stepMs` (restarts after their backoff), new slaves get ready.
+   */
+  drive(stepMs = 5000, rounds = 20): void {
+    for (let i = 0; i < rounds; i++) {
+      const before = this.port.calls.length;
+      this.settleAll();
+      this.reap();
+      this.clock.advance(stepMs);
+      this.readyAll();
+      this.settleAll();
+      if (this.port.calls.length === before) return;
     }
   }
 
