@@ -118,8 +118,8 @@ export class Dispatcher {
     }
     this.replay(slave, this.broadcastVersion);
     slave.catchingUp = false;
-    if (slave.surplus && slave.host.slaves.size > slave.host.slots) {
-      // It was started only to catch up; the host already has its slots.
+    if (slave.surplus) {
+      // It was started only to catch up: it stops once done (a free slot is restarted by its own rule).
       if (slave.inflight.size === 0) this.act.retire(slave);
       return;
     }

@@ -89,7 +89,7 @@ export class Scheduler {
     this.dispatcher = new Dispatcher(this.queue, this.pool, this.log, {
       sendOp: (op, slave) => this.sendOp(op, slave),
       sendContext: (entry, slave) => this.port.sendContext(slave.host.name, slave.id, entry),
-      spawnCatchUp: (host) => this.spawnSlave(host, host.slaves.size, true),
+      spawnCatchUp: (host) => this.spawnSlave(host, extraSlot(host), true),
       retire: (slave) => this.retire(slave),
       hosts: () => this.hostsNotAside(),
       slaves: () => this.slaves.values(),
@@ -571,6 +571,18 @@ export class Scheduler {
     for (const host of this.hosts.values()) if ((anyStatus || host.status !== "aside") && hostHasTags(host, set)) return true;
     return false;
   }
+}
+
+/**
+ * A number for a catch-up slave: past the host's slots, and no other slave's (`[host:slot]` and
+ * op.slave.slot name one slave at a time; a free slot's own restart keeps its number).
+ */
+function extraSlot(host: HostState): number {
+  const used = new Set<number>();
+  for (const slave of host.slaves) used.add(slave.slot);
+  let slot = host.slots;
+  while (used.has(slot)) slot++;
+  return slot;
 }
 
 /** The host's slaves that hold one of its slots (not those started only to catch up). */

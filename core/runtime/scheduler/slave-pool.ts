@@ -35,8 +35,6 @@ export class SlavePool {
   join(slave: SlaveState): void {
     if (slave.inPool) return;
     slave.inPool = true;
-    // A catch-up slave joins only where its host lacks a slave: it holds that slot from now on.
-    slave.surplus = false;
     this.members.add(slave);
     this.capacity += slave.depth;
     this.offer(slave);

@@ -345,7 +345,7 @@ describe("scheduler: dispatcher", () => {
       expect(t.seen(b)).to.deep.equal(["op2", "op1"]);
     });
 
-    it("are run by a slave that replays exactly to their version, then to the current one before it joins the pool", () => {
+    it("are run by a catch-up slave that replays exactly to their version, then to the current one, and stops once done", () => {
       const t = setup();
       const host = t.host("a", [], 2);
       const a = t.ready(host);
@@ -363,13 +363,32 @@ describe("scheduler: dispatcher", () => {
       t.lose(b);
       expect(t.dispatcher.parked, "all three are older than version 3").to.equal(3);
       expect(t.spawned, "one catch-up slave for them all").to.deep.equal([host]);
-      const starting = [...t.slaves].find((s) => s.status === "starting")!;
-      // The host has a free slot (both its slaves died), so the catch-up slave stays and joins.
-      const fresh = t.ready(host, {}, starting);
-      expect(t.seen(fresh)).to.deep.equal(["op1", "c1", "op2", "c2", "op3", "c3"]);
-      expect(fresh.catchingUp).to.equal(false);
-      expect(t.pool.has(fresh)).to.equal(true);
+      const catchUp = [...t.slaves].find((s) => s.status === "starting")!;
+      t.ready(host, {}, catchUp);
+      expect(t.seen(catchUp)).to.deep.equal(["op1", "c1", "op2", "c2", "op3", "c3"]);
+      expect(catchUp.catchingUp).to.equal(false);
+      expect(t.pool.has(catchUp), "it is not one of the host's slots").to.equal(false);
       expect(t.dispatcher.parked).to.equal(0);
+      // The host's own restarted slaves replay to the current version and join the pool.
+      const own = t.ready(host);
+      expect(t.seen(own)).to.deep.equal(["c1", "c2", "c3"]);
+      expect(t.pool.has(own)).to.equal(true);
+      t.checkVersions();
+    });
+
+    it("a host's own restarted slave serves stale ops the same way, then joins the pool", () => {
+      const t = setup();
+      const host = t.host("a", [], 1);
+      const a = t.ready(host);
+      t.issue();
+      t.context();
+      t.issue();
+      t.dispatcher.pump();
+      t.lose(a);
+      const own = t.ready(host); // before the catch-up slave
+      t.dispatcher.pump(); // op2, at the current version, went back to the queue
+      expect(t.seen(own)).to.deep.equal(["op1", "c1", "op2"]);
+      expect(t.pool.has(own)).to.equal(true);
       t.checkVersions();
     });
 
@@ -387,6 +406,7 @@ describe("scheduler: dispatcher", () => {
       // The host's own replacement is ready first: starting at version 0, it runs them itself.
       const regular = t.ready(host);
       expect(t.seen(regular)).to.deep.equal(["op1", "op2", "c1"]);
+      expect(t.pool.has(regular)).to.equal(true);
       expect(t.dispatcher.parked).to.equal(0);
       // So the catch-up slave has nothing to do and is retired at once.
       t.ready(host, {}, surplus);

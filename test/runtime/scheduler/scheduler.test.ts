@@ -304,7 +304,26 @@ describe("scheduler", () => {
       expect(t.scheduler.stats()).to.deep.include({ slaves: 1, slavesLost: 1 });
       t.checkInvariants();
     });
-    it("a catch-up slave that took a free slot keeps it: the host never runs more slaves than its slots, nor fewer", () => {
+    it("a catch-up slave is numbered past its host's slots: no two slaves share a number, the slot's restart keeps its own", () => {
+      const t = setup();
+      t.up("a", 2);
+      const ops = t.issueMany(2); // one on each slave
+      t.context();
+      t.clock.flush();
+      const dying = ops[0]!.op.slave!;
+      expect(dying.slot).to.equal(0);
+      t.cluster.exit(dying.id, "killed by SIGKILL", true);
+      const catchUp = t.port.of("spawn").at(-1)!;
+      expect(catchUp.slot).to.equal(2);
+      t.clock.advance(0);
+      expect(t.port.of("spawn").at(-1)).to.deep.include({ slot: 0 });
+      t.cluster.readyAll();
+      expect(t.eventsOf("slave.up").filter((e) => e.catchUp).map((e) => e.slot)).to.deep.equal([2]);
+      t.cluster.drive();
+      expect(t.cluster.slavesOf("a").map((id) => t.port.slaves.get(id)!.slot).sort()).to.deep.equal([0, 1]);
+    });
+
+    it("a host runs as many slaves as its slots: a catch-up slave ready before the slot's restart stops once done", () => {
       const t = setup();
       t.up("a", 1);
       t.cluster.exit(1, "killed by SIGKILL", true); // a first loss: the next restart waits 100 ms
@@ -842,8 +861,11 @@ describe("scheduler", () => {
         for (const outcome of contexts) expect(outcome.state).to.equal("resolved");
         expect(t.scheduler.isIdle).to.equal(true);
         expect(t.scheduler.fatalError).to.equal(null);
-        // Each host is back to its slots: no catch-up slave left over, no slot left empty.
-        for (const host of hosts) expect(t.cluster.slavesOf(host), `slaves of ${host}`).to.have.length(2);
+        // Each host is back to its slots: no catch-up slave left over, no slot left empty, no slot twice.
+        for (const host of hosts) {
+          const slots = t.cluster.slavesOf(host).map((id) => t.port.slaves.get(id)!.slot);
+          expect(slots.sort(), `slots of ${host}'s slaves`).to.deep.equal([0, 1]);
+        }
         expect(t.scheduler.stats().slaves).to.equal(6);
       });
     }

@@ -201,13 +201,6 @@ describe("scheduler: slave pool", () => {
     expect(pool.take(null)).to.equal(null);
   });
 
-  it("a catch-up slave that joins the pool holds a slot from then on (it is no longer surplus)", () => {
-    const pool = new SlavePool(options);
-    const slave = makeSlave(1, makeHost("a"), { surplus: true });
-    pool.join(slave);
-    expect(slave.surplus).to.equal(false);
-  });
-
   it("join twice or leave twice changes nothing", () => {
     const pool = new SlavePool(options);
     const a = makeSlave(1, makeHost("a"));
