@@ -156,7 +156,7 @@ export class Dispatcher {
   /** Parked ops whose tags no host left (not set aside) has. */
   takeUnservable(): WorkerOp[] {
     const hosts = [...this.act.hosts()];
-    const servable = (op: WorkerOp) => hosts.some((host) => hostHasTags(host, op.tags));
+    const servable = (op: WorkerOp) => op.tags === null || hosts.some((host) => hostHasTags(host, op.tags));
     const out = this.stale.filter((op) => !servable(op));
     this.stale = this.stale.filter(servable);
     for (const [tags, list] of this.waiting) {

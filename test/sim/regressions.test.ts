@@ -1,0 +1,24 @@
+// Scheduler bugs the simulator found, each kept as the seeded scenario that showed it (ciScenario
+// of that seed; replay one with `npm run sim -- --ci-seed S`). Each failed before its fix.
+import { expect } from "chai";
+import { ciScenario } from "./scenario.ts";
+import { describeFailure, runScenario } from "./simulation.ts";
+
+const found: Array<{ seeds: number[]; what: string }> = [
+  {
+    seeds: [532, 1648, 1856],
+    what: "the last host set aside while untagged ops wait for a catch-up: takeUnservable took them for tagged ops and setAside threw a TypeError (op.tags is null) out of hostFailed",
+  },
+];
+
+describe("simulator: regressions (scheduler bugs it found)", function () {
+  this.timeout(60_000);
+  for (const { seeds, what } of found) {
+    it(`${what} (seeds ${seeds.join(", ")})`, () => {
+      for (const seed of seeds) {
+        const report = runScenario(ciScenario(seed), { timing: false });
+        expect(report.violationCount, describeFailure(report)).to.equal(0);
+      }
+    });
+  }
+});
