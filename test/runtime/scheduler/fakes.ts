@@ -378,6 +378,13 @@ export class Cluster {
     this.clock.flush();
   }
 
+  /** The host's agent is lost, and its slaves with it. */
+  agentLost(host: string, reason = "connection reset", hopeless = false): void {
+    for (const model of this.port.slaves.values()) if (model.host === host) model.dead = true;
+    this.scheduler.hostFailed(host, reason, hopeless);
+    this.clock.flush();
+  }
+
   /** Ops that ran at a context version other than the one they were issued at (should be none). */
   versionViolations(): string[] {
     const out: string[] = [];

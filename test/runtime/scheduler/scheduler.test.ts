@@ -620,6 +620,23 @@ describe("scheduler", () => {
       t.checkInvariants();
     });
 
+    it("a slot restart still pending when the agent reconnects does not add a slave to the new ones", () => {
+      const t = setup();
+      t.up("a", 2);
+      t.cluster.exit(1, "killed by SIGKILL", true);
+      t.clock.advance(0);
+      t.cluster.readyAll();
+      t.cluster.exit(3, "killed by SIGKILL", true); // the second loss in a row: restart in 100 ms
+      t.cluster.agentLost("a");
+      t.clock.advance(0);
+      t.scheduler.hostUp("a", 4); // two fresh slaves
+      t.cluster.readyAll();
+      t.clock.advance(1000);
+      t.cluster.readyAll();
+      expect(t.cluster.slavesOf("a")).to.have.length(2);
+      expect(t.scheduler.stats().slaves).to.equal(2);
+    });
+
     it("a host whose slaves die while starting is set aside after maxStartFailures", () => {
       const t = setup({ maxStartFailures: 2 });
       t.scheduler.addHost("a", 1);
@@ -829,8 +846,7 @@ describe("scheduler", () => {
           } else if (roll < 0.82) {
             const host = pick(hosts);
             if (t.scheduler.hostNames("up").includes(host)) {
-              for (const id of t.cluster.slavesOf(host)) t.port.slaves.get(id)!.dead = true;
-              t.scheduler.hostFailed(host, "connection reset", false);
+              t.cluster.agentLost(host);
             }
           } else if (roll < 0.85) {
             const open = issued.filter((i) => i.outcome.state === "pending");
