@@ -9,6 +9,10 @@ const found: Array<{ seeds: number[]; what: string }> = [
     seeds: [532, 1648, 1856],
     what: "the last host set aside while untagged ops wait for a catch-up: takeUnservable took them for tagged ops and setAside threw a TypeError (op.tags is null) out of hostFailed",
   },
+  {
+    seeds: [38, 79, 96, 143, 327],
+    what: "an op taken back from behind a cancelled one and sent to the same slave again was settled by the slave's answer to its cancelled copy (an AbortError main never asked for, or a retry used up)",
+  },
 ];
 
 describe("simulator: regressions (scheduler bugs it found)", function () {

@@ -261,9 +261,15 @@ export class Scheduler {
     slave.inflight.delete(opId);
     if (slave.isolating === op) slave.isolating = null;
     if (slave.givingUp === op) {
-      // It gave up the cancelled op in time: back to work, at the current context version.
+      // It gave up the cancelled op in time: back to work, at the current context version. Unless
+      // ops taken back from it are still to run: they were cancelled there by their op id, and a
+      // copy sent to it again could be skipped on that cancel, its skip answer taken for the
+      // copy's result. It is replaced instead.
       slave.givingUp = null;
-      if (slave.status === "ready" && !slave.killedBecause) this.dispatcher.advance(slave);
+      const owes = slave.revoked?.some((other) => other.state !== OpState.Settled) ?? false;
+      slave.revoked = null;
+      if (owes) this.killSlave(slave, "ops were taken back from it after a cancel");
+      else if (slave.status === "ready" && !slave.killedBecause) this.dispatcher.advance(slave);
     }
     this.pool.observe(slave, serviceUs);
     if (slave.surplus && !slave.catchingUp && slave.inflight.size === 0 && !slave.inPool) this.retire(slave);
@@ -406,6 +412,7 @@ export class Scheduler {
       this.port.cancel(slave.host.name, slave.id, other.id);
       this.ledger.unassigned(other);
     }
+    if (behind.length > 0) slave.revoked = behind;
     this.dispatcher.requeue(behind);
     this.pumpSoon();
     const grace = this.options.hangGraceMs;
@@ -431,6 +438,7 @@ export class Scheduler {
       killedBecause: null,
       isolating: null,
       givingUp: null,
+      revoked: null,
       depth: 2,
       serviceUs: 0,
     };

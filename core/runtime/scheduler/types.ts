@@ -98,6 +98,8 @@ export interface SlaveState {
   isolating: WorkerOp | null;
   /** A cancelled op it is still running: it takes no new work until that op ends (or it is killed). */
   givingUp: WorkerOp | null;
+  /** Ops taken back from behind `givingUp` (cancelled there, to run elsewhere), or null. */
+  revoked: WorkerOp[] | null;
   /** Most ops it may hold at once (adapts to its ops' service time). */
   depth: number;
   /** Smoothed service time of its ops (µs), 0 before the first result. */
