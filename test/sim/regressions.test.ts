@@ -13,6 +13,10 @@ const found: Array<{ seeds: number[]; what: string }> = [
     seeds: [38, 79, 96, 143, 327],
     what: "an op taken back from behind a cancelled one and sent to the same slave again was settled by the slave's answer to its cancelled copy (an AbortError main never asked for, or a retry used up)",
   },
+  {
+    seeds: [14, 18, 27, 40, 46, 50],
+    what: "an op charged with a slave's death, re-run at an older context version on a catch-up slave, did not run alone there: the other stale ops of its version were sent behind it",
+  },
 ];
 
 describe("simulator: regressions (scheduler bugs it found)", function () {

@@ -111,19 +111,22 @@ export class Dispatcher {
       this.replay(slave, target);
       const keep: WorkerOp[] = [];
       for (const op of this.stale) {
-        if (op.ctxVersion === target && hostHasTags(slave.host, op.tags) && op.state !== OpState.Settled) this.act.sendOp(op, slave);
-        else if (op.state !== OpState.Settled) keep.push(op);
+        if (op.state === OpState.Settled) continue;
+        // A suspect op runs alone, as in pump: only on a slave with nothing in flight, and nothing follows it there.
+        const alone = slave.isolating === null && (op.deaths === null || slave.inflight.size === 0);
+        if (op.ctxVersion === target && hostHasTags(slave.host, op.tags) && alone) this.act.sendOp(op, slave);
+        else keep.push(op);
       }
+      const progress = keep.length < this.stale.length;
       this.stale = keep;
+      if (!progress) break; // what is left at this version waits for another slave
     }
     this.replay(slave, this.broadcastVersion);
     slave.catchingUp = false;
     if (slave.surplus) {
       // It was started only to catch up: it stops once done (a free slot is restarted by its own rule).
       if (slave.inflight.size === 0) this.act.retire(slave);
-      return;
-    }
-    this.pool.join(slave);
+    } else this.pool.join(slave);
     if (this.stale.length > 0) this.ensureCatchUp();
   }
 
