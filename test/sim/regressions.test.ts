@@ -17,6 +17,10 @@ const found: Array<{ seeds: number[]; what: string }> = [
     seeds: [14, 18, 27, 40, 46, 50],
     what: "an op charged with a slave's death, re-run at an older context version on a catch-up slave, did not run alone there: the other stale ops of its version were sent behind it",
   },
+  {
+    seeds: [719, 752, 1047],
+    what: "an op that timed out (or was cancelled) while queued behind another on its slave, then hung there, was never watched: its slave ran it forever, kept taking ops, and the run deadlocked",
+  },
 ];
 
 describe("simulator: regressions (scheduler bugs it found)", function () {

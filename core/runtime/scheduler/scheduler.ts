@@ -259,6 +259,10 @@ export class Scheduler {
     const op = slave.inflight.get(opId);
     if (!op) return;
     slave.inflight.delete(opId);
+    // Next on this slave may be an op cancelled (or timed out) while it waited there, which
+    // watchForHang passed by: the slave runs it (or skips it) now, and must not hang in it.
+    const next = slave.inflight.values().next().value;
+    if (next !== undefined && next.state === OpState.Settled) this.watchGrace(slave, next);
     if (slave.isolating === op) slave.isolating = null;
     if (slave.givingUp === op) {
       // It gave up the cancelled op in time: back to work, at the current context version. Unless
@@ -415,6 +419,11 @@ export class Scheduler {
     if (behind.length > 0) slave.revoked = behind;
     this.dispatcher.requeue(behind);
     this.pumpSoon();
+    this.watchGrace(slave, op);
+  }
+
+  /** Kills the slave if it has not answered `op` (cancelled, running there now) within the grace period. */
+  private watchGrace(slave: SlaveState, op: WorkerOp): void {
     const grace = this.options.hangGraceMs;
     this.clock.setTimer(grace, () => {
       if (slave.status !== "dead" && slave.inflight.has(op.id)) {
