@@ -24,7 +24,7 @@ export interface DispatchActions {
   retire(slave: SlaveState): void;
   /** Hosts not set aside (up, or connecting). */
   hosts(): Iterable<HostState>;
-  /** Every slave (starting or ready). */
+  /** Slaves that may serve stale ops: at least every starting one (the scheduler gives just those, not a scan of all). */
   slaves(): Iterable<SlaveState>;
 }
 
@@ -227,7 +227,6 @@ export class Dispatcher {
    * their version, on a catch-up slave. Returns whether the barrier is open.
    */
   private releaseBarrier(): boolean {
-    const hosts = [...this.act.hosts()];
     for (const [tags, list] of this.waiting) {
       const live = list.filter((op) => op.state !== OpState.Settled);
       if (live.length === 0) {
@@ -235,13 +234,21 @@ export class Dispatcher {
         this.waitingCount -= list.length;
         continue;
       }
-      const someHostServes = hosts.some((host) => host.slaves.size > 0 && hostHasTags(host, tags));
-      if (someHostServes) return false;
+      if (this.someHostServes(tags)) return false;
       this.stale.push(...live);
       this.waiting.delete(tags);
       this.waitingCount -= list.length;
     }
     return true;
+  }
+
+  /**
+   * A host with these tags has slaves (up, or coming back). Tried on every pump while the barrier
+   * holds, so it stops at the first such host instead of listing them all.
+   */
+  private someHostServes(tags: TagSet): boolean {
+    for (const host of this.act.hosts()) if (host.slaves.size > 0 && hostHasTags(host, tags)) return true;
+    return false;
   }
 
   private oldestStaleVersion(atLeast: number, host: HostState): number | null {

@@ -55,6 +55,8 @@ export interface WorkerRequest {
 export class Scheduler {
   private readonly hosts = new Map<string, HostState>();
   private readonly slaves = new Map<number, SlaveState>();
+  /** Slaves not ready yet: each will catch up through the stale ops when it is (see Dispatcher.ensureCatchUp). */
+  private readonly starting = new Set<SlaveState>();
   private readonly queue = new OpQueue();
   private readonly log = new ContextLog();
   private readonly pool: SlavePool;
@@ -92,7 +94,7 @@ export class Scheduler {
       spawnCatchUp: (host) => this.spawnSlave(host, extraSlot(host), true),
       retire: (slave) => this.retire(slave),
       hosts: () => this.hostsNotAside(),
-      slaves: () => this.slaves.values(),
+      slaves: () => this.starting.values(),
     });
   }
 
@@ -224,6 +226,7 @@ export class Scheduler {
     const slave = this.slaves.get(id);
     if (!slave || slave.status !== "starting") return;
     slave.status = "ready";
+    this.starting.delete(slave);
     slave.pid = pid;
     this.health.policy.slaveStarted(slave.host);
     this.counters.slavesStarted++;
@@ -452,6 +455,7 @@ export class Scheduler {
       serviceUs: 0,
     };
     this.slaves.set(slave.id, slave);
+    this.starting.add(slave);
     host.slaves.add(slave);
     this.port.spawn(host.name, slave.id, slot);
   }
@@ -473,6 +477,7 @@ export class Scheduler {
     const expected = slave.killedBecause !== null;
     slave.status = "dead";
     this.slaves.delete(slave.id);
+    this.starting.delete(slave);
     slave.host.slaves.delete(slave);
     this.pool.leave(slave);
     const requeued = this.takeBack(slave, blame ? reason : null);

@@ -17,6 +17,8 @@ export class SlavePool {
   capacity = 0;
   /** Slaves with room, per tag set (null: any op). A slave listed may have filled up since: checked when taken. */
   private readonly withRoom = new Map<TagSet | null, Set<SlaveState>>([[null, new Set()]]);
+  /** Pool slaves that had nothing in flight when last offered (checked when taken), for suspect ops. */
+  private readonly idle = new Set<SlaveState>();
 
   constructor(private readonly options: PipelineOptions) {}
 
@@ -46,12 +48,14 @@ export class SlavePool {
     this.members.delete(slave);
     this.capacity -= slave.depth;
     for (const list of this.withRoom.values()) list.delete(slave);
+    this.idle.delete(slave);
   }
 
   /** The slave may have room again (an op of it ended, or it stopped isolating): list it. */
   offer(slave: SlaveState): void {
     if (!this.hasRoom(slave)) return;
     for (const [tags, list] of this.withRoom) if (!list.has(slave) && hostHasTags(slave.host, tags)) list.add(slave);
+    if (slave.inflight.size === 0) this.idle.add(slave);
   }
 
   /** A pool slave with room whose host has `tags`, next in rotation; null when none has room. */
@@ -69,10 +73,14 @@ export class SlavePool {
 
   /**
    * An idle pool slave (nothing in flight) whose host has `tags`. Only for suspect ops, which must
-   * run alone, so that a second death is surely their own; they are rare, so a scan is fine.
+   * run alone, so that a second death is surely their own. Not a scan of the pool: while a suspect
+   * op waits at the head of the queue every result tries this, and a busy pool has no idle slave.
    */
   takeIdle(tags: TagSet | null): SlaveState | null {
-    for (const slave of this.members) if (slave.inflight.size === 0 && slave.isolating === null && slave.givingUp === null && hostHasTags(slave.host, tags)) return slave;
+    for (const slave of this.idle) {
+      if (slave.inflight.size > 0 || !this.hasRoom(slave)) this.idle.delete(slave); // offered again once idle
+      else if (hostHasTags(slave.host, tags)) return slave;
+    }
     return null;
   }
 
