@@ -17,7 +17,7 @@ export interface RouterPorts {
   slave(id: number): SlaveSink | undefined;
   /** The channels of every running slave. */
   slaves(): Iterable<SlaveSink>;
-  /** A SharedData frame for the agent: one chunk of a value it fetched (shared-relay.ts). */
+  /** A piece of a SharedData frame for the agent, as read: part of a value it fetched (shared-relay.ts); FLAG_MORE on all but the value's last. */
   sharedData(fetchId: number, flags: number, chunk: Buffer): void;
   /** A whole control message for the agent (Config, Spawn, Kill, Stop, SharedFree, Heartbeat …). */
   control(type: FrameType, flags: number, id: number, payload: Buffer): void;
@@ -34,16 +34,21 @@ export class MasterRouter {
   private readonly control = new Reassembler({ maxMessageBytes: CONTROL_MESSAGE_BYTES, maxHeldBytes: CONTROL_MESSAGE_BYTES });
 
   constructor(private readonly ports: RouterPorts) {
-    this.splitter = new FrameSplitter((type, flags, slave, id, raw) => {
-      if (slave !== 0) {
-        ports.slave(slave)?.write(raw);
-        return;
-      }
-      // Shared data is passed on chunk by chunk as it arrives (shared-relay.ts), not joined here.
-      if (type === FrameType.SharedData) return ports.sharedData(id, flags, raw.subarray(HEADER_BYTES));
-      const payload = this.control.add(type, flags, slave, id, raw.subarray(HEADER_BYTES));
-      if (payload) ports.control(type, flags, id, payload);
-    });
+    this.splitter = new FrameSplitter(
+      (type, flags, slave, id, raw) => {
+        if (slave !== 0) {
+          ports.slave(slave)?.write(raw);
+          return;
+        }
+        const payload = this.control.add(type, flags, slave, id, raw.subarray(HEADER_BYTES));
+        if (payload) ports.control(type, flags, id, payload);
+      },
+      undefined,
+      undefined,
+      // Shared data for the agent is passed on piece by piece as it is read (shared-relay.ts): never
+      // joined, not even a frame spread over several reads.
+      { wants: (type, _flags, slave) => slave === 0 && type === FrameType.SharedData, onPiece: (_type, flags, _slave, id, piece) => ports.sharedData(id, flags, piece) },
+    );
   }
 
   /** One chunk read from the master. Throws FrameError when the stream is not frames. */

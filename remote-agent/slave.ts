@@ -22,7 +22,8 @@ export async function runSlave(): Promise<void> {
   const slot = Number(process.env.MNT_SLOT);
   startLifeline(LIFELINE_FD, Number(process.env.MNT_SLAVE_HEARTBEAT_MS) || 500);
   const socket = new Socket({ fd: 3, readable: true, writable: true });
-  const channel = new FrameChannel(streamTransport(socket, socket), { peer: "agent" });
+  // Shared data is placed chunk by chunk into one buffer of its announced size (shared-reader.ts).
+  const channel = new FrameChannel(streamTransport(socket, socket), { peer: "agent", unjoined: [FrameType.SharedData] });
   // The agent closed the channel (a clean stop) or went away: exit once what user code printed has
   // been written out (process.exit would drop output still queued on the stdout/stderr pipes).
   // Frames that make no sense are said on stderr first: the agent reports its tail with the exit.

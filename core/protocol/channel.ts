@@ -18,7 +18,7 @@ export interface IncomingFrame {
   flags: number;
   slave: number;
   id: number;
-  /** Whole message payload (chunks already joined). */
+  /** Whole message payload (chunks already joined); for an `unjoined` type, a piece of it as read (FLAG_MORE: more follow). */
   payload: Buffer;
 }
 
@@ -30,6 +30,12 @@ export interface FrameChannelOptions {
   maxMessageBytes?: number;
   /** Most bytes held for unfinished incoming messages together; default DEFAULT_MAX_HELD_BYTES. */
   maxHeldBytes?: number;
+  /**
+   * Frame types whose payloads are delivered piece by piece as the bytes arrive, never joined (each
+   * piece a view of a read, FLAG_MORE on all but a message's last): for a receiver that places a
+   * large message itself (a slave's shared data, into one buffer of the announced size).
+   */
+  unjoined?: readonly FrameType[];
 }
 
 export class ChannelClosedError extends Error {
@@ -62,11 +68,24 @@ export class FrameChannel {
     this.peer = options.peer;
     this.maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
     this.reassembler = new Reassembler({ maxMessageBytes: options.maxMessageBytes, maxHeldBytes: options.maxHeldBytes });
-    this.splitter = new FrameSplitter((type, flags, slave, id, raw) => {
-      if (this.closed) return; // a listener failed the channel: the rest of this chunk is dropped
-      const payload = this.reassembler.add(type, flags, slave, id, raw.subarray(HEADER_BYTES));
-      if (payload) this.frameListener({ type, flags, slave, id, payload });
-    }, this.maxPayload);
+    const unjoined = new Set<number>(options.unjoined ?? []);
+    this.splitter = new FrameSplitter(
+      (type, flags, slave, id, raw) => {
+        if (this.closed) return; // a listener failed the channel: the rest of this chunk is dropped
+        const payload = this.reassembler.add(type, flags, slave, id, raw.subarray(HEADER_BYTES));
+        if (payload) this.frameListener({ type, flags, slave, id, payload });
+      },
+      this.maxPayload,
+      undefined,
+      unjoined.size === 0
+        ? undefined
+        : {
+            wants: (type) => unjoined.has(type),
+            onPiece: (type, flags, slave, id, payload) => {
+              if (!this.closed) this.frameListener({ type, flags, slave, id, payload });
+            },
+          },
+    );
     transport.onData((chunk) => {
       if (this.closed) return;
       this.bytesIn += chunk.length;

@@ -126,6 +126,60 @@ export function decode(bytes: Uint8Array): unknown {
   return packr.unpack(bytes);
 }
 
+/**
+ * Decodes like `decode`, but typed arrays in the value are views of `bytes` wherever their alignment
+ * allows (a Uint8Array always; a Float64Array when its bytes start at a multiple of 8): no copy. For a
+ * buffer received for this one value (shared data), never reused afterwards. A value that is one
+ * large typed array lands aligned when `bytes` was allocated with `allocateForDecode`.
+ */
+export function decodeInPlace(bytes: Uint8Array): unknown {
+  viewTypedArrays = true;
+  try {
+    return packr.unpack(bytes);
+  } finally {
+    viewTypedArrays = false;
+  }
+}
+
+/**
+ * A buffer of `size` bytes for a value whose encoding starts with `firstByte`, placed so that if the
+ * value is one typed array (ext 8/16/32 header of 4, 5 or 7 bytes), its elements start at a multiple
+ * of 8 bytes, and `decodeInPlace` can view them.
+ */
+export function allocateForDecode(size: number, firstByte: number): Buffer {
+  const header = firstByte === 0xc7 ? 4 : firstByte === 0xc8 ? 5 : firstByte === 0xc9 ? 7 : 0;
+  const pad = (8 - header) % 8;
+  // allocUnsafe's memory starts 8-aligned (its own ArrayBuffer, or an 8-aligned slice of the pool).
+  return Buffer.allocUnsafe(size + pad).subarray(pad, pad + size);
+}
+
+/** The typed-array extension of msgpackr's moreTypes: a type code, then the array's bytes. Codes are msgpackr's. */
+const TYPED_ARRAY_EXTENSION = 0x74;
+const TYPED_ARRAYS = [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array];
+const ARRAY_BUFFER_CODE = 16;
+const DATA_VIEW_CODE = 17;
+let viewTypedArrays = false;
+
+addExtension({
+  type: TYPED_ARRAY_EXTENSION,
+  unpack: (data: Uint8Array) => {
+    const code = data[0]!;
+    const Ctor = TYPED_ARRAYS[code];
+    if (viewTypedArrays && Ctor) {
+      const offset = data.byteOffset + 1;
+      const bytes = data.length - 1;
+      const size = Ctor.BYTES_PER_ELEMENT;
+      if (offset % size === 0 && bytes % size === 0) return new Ctor(data.buffer as ArrayBuffer, offset, bytes / size);
+    }
+    // As msgpackr itself reads it: a copy, which is aligned.
+    const buffer = Uint8Array.prototype.slice.call(data, 1).buffer;
+    if (Ctor) return new Ctor(buffer);
+    if (code === ARRAY_BUFFER_CODE) return buffer;
+    if (code === DATA_VIEW_CODE) return new DataView(buffer);
+    throw new Error(`Could not find typed array for code ${code}`);
+  },
+} as unknown as Parameters<typeof addExtension>[0]);
+
 /** Finds the first part of a value that has no wire form, as a path like `.points[3].onClick`. */
 export function describeUnencodable(value: unknown): string | null {
   const seen = new Set<object>();

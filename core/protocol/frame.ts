@@ -121,50 +121,101 @@ export interface HeaderCheck {
 }
 
 /**
+ * Frames whose payload a reader takes piece by piece as the bytes arrive, instead of whole: a large
+ * value placed straight where it belongs (no joining copy per frame).
+ */
+export interface PieceSink {
+  /** Asked once a frame's header is in (and checked): should its payload come in pieces? */
+  wants(type: FrameType, flags: number, slave: number, id: number): boolean;
+  /**
+   * A piece of such a frame's payload: a view of the bytes read, in order. Every piece but the last
+   * of a frame carries FLAG_MORE, and the last carries the frame's own flags: so the pieces read as
+   * the frames of a chunked message would. A frame with no payload gives one empty piece.
+   */
+  onPiece(type: FrameType, flags: number, slave: number, id: number, piece: Buffer): void;
+}
+
+/**
  * Splits a byte stream into frames. Calls `onFrame` with each frame's header fields and a view of
- * its bytes (header included) so that a router can forward it without copying or decoding.
+ * its bytes (header included) so that a router can forward it without copying or decoding; frames
+ * `pieces` wants go there instead, their payload piece by piece.
  * Throws FrameError on bad magic, unknown type, an oversized frame or a header `checkHeader` refuses:
  * the caller closes the channel.
  */
 export class FrameSplitter {
-  /** Received bytes not yet forming a whole frame; joined only once a frame is complete. */
+  /** Received bytes not yet forming a whole frame (or header); joined only once it is complete. */
   private pending: Buffer[] = [];
   private pendingBytes = 0;
-  /** Bytes the frame at the start of `pending` needs in all (0 = header not seen yet). */
+  /** Bytes the frame at the start of `pending` needs in all (0 = header not complete yet). */
   private needed = 0;
+  /** The frame whose payload is being passed on in pieces, and how much of it is still to come. */
+  private streaming: { type: FrameType; flags: number; slave: number; id: number; remaining: number; received: number } | null = null;
 
   constructor(
     private readonly onFrame: RawFrameSink,
     private readonly maxPayload = DEFAULT_MAX_PAYLOAD,
     private readonly checkHeader?: HeaderCheck,
+    private readonly pieces?: PieceSink,
   ) {}
 
   push(chunk: Buffer): void {
+    let offset = 0;
+    if (this.streaming) {
+      offset = this.passPiece(chunk, 0);
+      if (this.streaming) return;
+    }
     if (this.pendingBytes > 0) {
-      this.pending.push(chunk);
-      this.pendingBytes += chunk.length;
       if (this.needed === 0) {
-        // The header is still incomplete: join the few bytes held so far with this chunk and check them.
-        const joined = Buffer.concat(this.pending, this.pendingBytes);
-        this.pending = [joined];
-        checkFrameStart(joined, 0);
-        if (this.pendingBytes >= HEADER_BYTES) this.needed = this.frameSize(joined, 0);
+        // The header is still incomplete: complete it from this chunk (no more), and check it.
+        const take = Math.min(HEADER_BYTES - this.pendingBytes, chunk.length - offset);
+        this.pending.push(chunk.subarray(offset, offset + take));
+        this.pendingBytes += take;
+        offset += take;
+        const header = Buffer.concat(this.pending, this.pendingBytes);
+        this.pending = [header];
+        checkFrameStart(header, 0);
+        if (this.pendingBytes < HEADER_BYTES) return;
+        const size = this.frameSize(header, 0);
+        if (this.pieces?.wants(header[1]! as FrameType, header.readUInt16LE(2), header.readUInt32LE(8), header.readUInt32LE(12))) {
+          this.pending = [];
+          this.pendingBytes = 0;
+          this.startPieces(header, 0, size);
+          offset = this.passPiece(chunk, offset);
+          if (!this.streaming) this.split(chunk, offset);
+          return;
+        }
+        this.needed = size;
       }
       // A large frame arrives in many chunks: wait for all of it instead of re-joining every time.
-      if (this.needed === 0 || this.pendingBytes < this.needed) return;
-      chunk = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+      const rest = offset === 0 ? chunk : chunk.subarray(offset);
+      this.pending.push(rest);
+      this.pendingBytes += rest.length;
+      if (this.pendingBytes < this.needed) return;
+      const joined = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
       this.pending = [];
       this.pendingBytes = 0;
       this.needed = 0;
+      return this.split(joined, 0);
     }
-    let offset = 0;
+    this.split(chunk, offset);
+  }
+
+  /** Frames from `offset` on; what is left of an unfinished frame waits in `pending`. */
+  private split(chunk: Buffer, offset: number): void {
     while (chunk.length - offset >= HEADER_BYTES) {
-      const end = offset + this.frameSize(chunk, offset);
-      if (end > chunk.length) break;
+      const size = this.frameSize(chunk, offset);
       const type = chunk[offset + 1]! as FrameType;
       const flags = chunk.readUInt16LE(offset + 2);
       const slave = chunk.readUInt32LE(offset + 8);
       const id = chunk.readUInt32LE(offset + 12);
+      if (this.pieces?.wants(type, flags, slave, id)) {
+        this.startPieces(chunk, offset, size);
+        offset = this.passPiece(chunk, offset + HEADER_BYTES);
+        if (this.streaming) return;
+        continue;
+      }
+      const end = offset + size;
+      if (end > chunk.length) break;
       this.onFrame(type, flags, slave, id, chunk.subarray(offset, end));
       offset = end;
     }
@@ -178,6 +229,26 @@ export class FrameSplitter {
     }
   }
 
+  /** The frame whose header is at `offset` comes in pieces from now on. */
+  private startPieces(data: Buffer, offset: number, size: number): void {
+    const type = data[offset + 1]! as FrameType;
+    this.streaming = { type, flags: data.readUInt16LE(offset + 2), slave: data.readUInt32LE(offset + 8), id: data.readUInt32LE(offset + 12), remaining: size - HEADER_BYTES, received: 0 };
+  }
+
+  /** Passes on what `chunk` holds of the streaming frame's payload; returns the offset after it. */
+  private passPiece(chunk: Buffer, offset: number): number {
+    const frame = this.streaming!;
+    const take = Math.min(frame.remaining, chunk.length - offset);
+    // An empty chunk gives no piece; an empty frame gives one empty piece.
+    if (take === 0 && frame.remaining > 0) return offset;
+    frame.remaining -= take;
+    frame.received += take;
+    const last = frame.remaining === 0;
+    if (last) this.streaming = null;
+    this.pieces!.onPiece(frame.type, last ? frame.flags : frame.flags | FLAG_MORE, frame.slave, frame.id, chunk.subarray(offset, offset + take));
+    return offset + take;
+  }
+
   /** Validates the header at `offset` and returns the whole frame's size. */
   private frameSize(data: Buffer, offset: number): number {
     checkFrameStart(data, offset);
@@ -189,7 +260,7 @@ export class FrameSplitter {
 
   /** Bytes of a frame that has not been completed yet (a truncated stream ends with some). */
   get bufferedBytes(): number {
-    return this.pendingBytes;
+    return this.streaming ? HEADER_BYTES + this.streaming.received : this.pendingBytes;
   }
 }
 

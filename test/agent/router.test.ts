@@ -83,12 +83,15 @@ describe("agent: the router of the master's frames", () => {
     expect(t.sinks.get(1)!.written.length + t.sinks.get(2)!.written.length).to.equal(0);
   });
 
-  it("SharedData for the agent is passed on frame by frame, not joined", () => {
+  it("SharedData for the agent is passed on piece by piece as read, never joined (not even a frame spread over two reads)", () => {
     const t = setup();
-    t.router.push(Buffer.concat([encodeFrame(FrameType.SharedData, 0, 4, Buffer.from("ab"), FLAG_MORE), encodeFrame(FrameType.SharedData, 0, 4, Buffer.from("cd"))]));
+    const bytes = Buffer.concat([encodeFrame(FrameType.SharedData, 0, 4, Buffer.from("abcdef"), FLAG_MORE), encodeFrame(FrameType.SharedData, 0, 4, Buffer.from("gh"))]);
+    t.router.push(bytes.subarray(0, HEADER_BYTES + 2));
+    t.router.push(bytes.subarray(HEADER_BYTES + 2));
     expect(t.shared).to.deep.equal([
       { fetchId: 4, flags: FLAG_MORE, chunk: "ab" },
-      { fetchId: 4, flags: 0, chunk: "cd" },
+      { fetchId: 4, flags: FLAG_MORE, chunk: "cdef" },
+      { fetchId: 4, flags: 0, chunk: "gh" },
     ]);
   });
 

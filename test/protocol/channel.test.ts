@@ -182,6 +182,26 @@ describe("FrameChannel over an in-memory transport", () => {
     expect(received.frames).to.have.length(1);
   });
 
+  it("unjoined types arrive piece by piece as read (FLAG_MORE until the message's last), other types whole", async () => {
+    const [masterEnd, agentEnd] = memoryTransportPair();
+    const master = new FrameChannel(masterEnd, { peer: "agent", maxPayload: 64 * KiB });
+    const slave = new FrameChannel(agentEnd, { peer: "master", maxPayload: 64 * KiB, unjoined: [FrameType.SharedData] });
+    const received = collect(slave);
+    const value = pattern(200 * KiB);
+    await master.sendStreaming(FrameType.SharedData, 1, 5, value);
+    master.send(FrameType.Result, 1, 6, pattern(100 * KiB));
+    master.flush();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const shared = received.frames.filter((f) => f.type === FrameType.SharedData);
+    expect(shared.length, "at least one piece per 64 KiB frame").to.be.at.least(4);
+    expect(shared.slice(0, -1).every((f) => f.flags & FLAG_MORE)).to.equal(true);
+    expect(shared.at(-1)!.flags & FLAG_MORE).to.equal(0);
+    expect(Buffer.concat(shared.map((f) => f.payload)).equals(value)).to.equal(true);
+    const results = received.frames.filter((f) => f.type === FrameType.Result);
+    expect(results).to.have.length(1);
+    expect(results[0]!.payload.equals(pattern(100 * KiB))).to.equal(true);
+  });
+
   describe("corrupt input", () => {
     it("a corrupt frame closes the channel; the close error names the peer; send() afterwards does not throw", async () => {
       const { master, masterEnd, agent } = pair();

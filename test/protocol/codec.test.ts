@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { EncodeError, decode, encode } from "../../core/protocol/codec.ts";
+import { EncodeError, allocateForDecode, decode, decodeInPlace, encode } from "../../core/protocol/codec.ts";
 
 const roundTrip = <T>(value: T): T => decode(encode(value)) as T;
 
@@ -273,6 +273,66 @@ describe("codec", () => {
     it("the `what` argument names whose value it is", () => {
       expect(encodeError({ cb: () => 0 }, "input of resize").message).to.match(/^input of resize cannot be encoded: \.cb is a function/);
       expect(encodeError(Symbol("x")).message).to.match(/^value cannot be encoded/);
+    });
+  });
+  describe("decodeInPlace: typed arrays as views of the received bytes", () => {
+    /** `value` encoded into a buffer placed as allocateForDecode places it. */
+    const received = (value: unknown): Buffer => {
+      const bytes = encode(value);
+      const target = allocateForDecode(bytes.length, bytes[0]!);
+      bytes.copy(target);
+      return target;
+    };
+
+    it("a large Uint8Array, Float64Array, Int32Array or BigInt64Array value is a view of the bytes, not a copy", () => {
+      const values = [
+        new Uint8Array(100_000).map((_, i) => i & 0xff),
+        new Float64Array(20_000).map((_, i) => i / 3),
+        new Int32Array(300).map((_, i) => -i),
+        new BigInt64Array([1n, -2n, 3n ** 30n]),
+        new Float32Array(10).fill(0.5),
+      ];
+      for (const value of values) {
+        const bytes = received(value);
+        const decoded = decodeInPlace(bytes) as ArrayBufferView;
+        expect(decoded.constructor, value.constructor.name).to.equal(value.constructor);
+        expect(decoded).to.deep.equal(value);
+        expect(decoded.buffer, `${value.constructor.name} of ${value.byteLength} bytes: a view`).to.equal(bytes.buffer);
+      }
+    });
+
+    it("typed arrays inside an object are views where aligned, copies where not; both read right", () => {
+      const value = { name: "lut", bytes: new Uint8Array([1, 2, 3]), table: new Float64Array([1.5, 2.5]), more: new Float64Array([3.5]) };
+      const bytes = received(value);
+      const decoded = decodeInPlace(bytes) as typeof value;
+      expect(decoded).to.deep.equal(value);
+      expect(decoded.bytes.buffer, "a Uint8Array is always a view").to.equal(bytes.buffer);
+      // Each Float64Array is a view or a copy depending on where it fell; either way it is aligned.
+      for (const array of [decoded.table, decoded.more]) expect(array.byteOffset % 8).to.equal(0);
+    });
+
+    it("a Float64Array value at an odd offset (not placed by allocateForDecode) is copied, and reads right", () => {
+      const bytes = encode(new Float64Array([1, 2, 3]));
+      const odd = Buffer.alloc(bytes.length + 1).subarray(1);
+      bytes.copy(odd);
+      const decoded = decodeInPlace(odd) as Float64Array;
+      expect([...decoded]).to.deep.equal([1, 2, 3]);
+      expect(decoded.buffer).not.to.equal(odd.buffer);
+    });
+
+    it("plain decode still copies (a result must not pin the channel's read buffer)", () => {
+      const bytes = encode(new Uint8Array(1000).fill(7));
+      expect((decode(bytes) as Uint8Array).buffer).not.to.equal(bytes.buffer);
+      const after = decodeInPlace(Buffer.from(bytes)) as Uint8Array;
+      expect(after).to.have.length(1000);
+      // decodeInPlace does not leave views switched on.
+      expect((decode(bytes) as Uint8Array).buffer).not.to.equal(bytes.buffer);
+    });
+
+    it("ArrayBuffer and DataView values still decode (copied)", () => {
+      const buffer = new Uint8Array([9, 8, 7]).buffer;
+      expect(new Uint8Array(decodeInPlace(encode(buffer)) as ArrayBuffer)).to.deep.equal(new Uint8Array([9, 8, 7]));
+      expect((decodeInPlace(encode(new DataView(buffer))) as DataView).getUint8(1)).to.equal(8);
     });
   });
 });

@@ -235,6 +235,99 @@ describe("frame", () => {
     });
   });
 
+  describe("frames taken in pieces (PieceSink)", () => {
+    type Event = { kind: "frame" | "piece"; type: number; flags: number; slave: number; id: number; bytes: string };
+    /** What a splitter gives for `chunks` when it wants SharedData frames in pieces: pieces of one frame joined back. */
+    const run = (chunks: Buffer[]) => {
+      const events: Event[] = [];
+      const pieces: Buffer[] = [];
+      const splitter = new FrameSplitter(
+        (type, flags, slave, id, raw) => events.push({ kind: "frame", type, flags, slave, id, bytes: raw.subarray(HEADER_BYTES).toString("hex") }),
+        undefined,
+        undefined,
+        {
+          wants: (type) => type === FrameType.SharedData,
+          onPiece: (type, flags, slave, id, piece) => {
+            pieces.push(piece);
+            const last = events.at(-1);
+            // Pieces are joined back while they say more follow (as a Reassembler joins a message's frames).
+            if (last?.kind === "piece" && last.id === id && last.flags & FLAG_MORE) {
+              last.bytes += piece.toString("hex");
+              last.flags = flags;
+            } else events.push({ kind: "piece", type, flags, slave, id, bytes: piece.toString("hex") });
+          },
+        },
+      );
+      for (const chunk of chunks) splitter.push(chunk);
+      return { events, pieces, buffered: splitter.bufferedBytes };
+    };
+    const payload = (size: number, seed: number) => Buffer.from(Array.from({ length: size }, (_, i) => (i * seed + 7) & 0xff));
+    const stream = [
+      encodeFrame(FrameType.Result, 1, 1, payload(40, 3)),
+      encodeFrame(FrameType.SharedData, 2, 9, payload(5000, 5), FLAG_MORE),
+      encodeFrame(FrameType.SharedData, 2, 9, payload(0, 1)),
+      encodeFrame(FrameType.Log, 0, 3, payload(17, 11)),
+      encodeFrame(FrameType.SharedData, 3, 10, payload(300, 13), FLAG_ERROR),
+      encodeFrame(FrameType.Op, 4, 4, payload(1, 2)),
+    ];
+    const bytes = Buffer.concat(stream);
+    const expected: Event[] = [
+      { kind: "frame", type: FrameType.Result, flags: 0, slave: 1, id: 1, bytes: payload(40, 3).toString("hex") },
+      // Two frames of one message (the second empty): their pieces read as one message.
+      { kind: "piece", type: FrameType.SharedData, flags: 0, slave: 2, id: 9, bytes: payload(5000, 5).toString("hex") },
+      { kind: "frame", type: FrameType.Log, flags: 0, slave: 0, id: 3, bytes: payload(17, 11).toString("hex") },
+      { kind: "piece", type: FrameType.SharedData, flags: FLAG_ERROR, slave: 3, id: 10, bytes: payload(300, 13).toString("hex") },
+      { kind: "frame", type: FrameType.Op, flags: 0, slave: 4, id: 4, bytes: payload(1, 2).toString("hex") },
+    ];
+
+    it("wanted frames come as pieces in order among whole frames, whatever the chunking (every split point, 500 random)", () => {
+      expect(run([bytes]).events).to.deep.equal(expected);
+      for (let at = 0; at <= bytes.length; at += 7) expect(run([bytes.subarray(0, at), bytes.subarray(at)]).events, `cut at ${at}`).to.deep.equal(expected);
+      const random = seededRandom(11);
+      for (let seed = 0; seed < 500; seed++) {
+        const chunks: Buffer[] = [];
+        for (let at = 0; at < bytes.length; ) {
+          const size = Math.floor(random() * 900);
+          chunks.push(bytes.subarray(at, at + size));
+          at += size;
+        }
+        const result = run(chunks);
+        expect(result.events, `chunking ${seed}`).to.deep.equal(expected);
+        expect(result.buffered).to.equal(0);
+      }
+    });
+
+    it("pieces are views of the chunks read (never joined copies); each but a frame's last carries FLAG_MORE", () => {
+      const frame = encodeFrame(FrameType.SharedData, 2, 9, payload(3000, 5));
+      const chunks = [frame.subarray(0, 1000), frame.subarray(1000, 2000), frame.subarray(2000)];
+      const flags: number[] = [];
+      const seen: Buffer[] = [];
+      const splitter = new FrameSplitter(() => expect.fail("no whole frame"), undefined, undefined, {
+        wants: () => true,
+        onPiece: (_type, f, _slave, _id, piece) => {
+          flags.push(f);
+          seen.push(piece);
+        },
+      });
+      for (const chunk of chunks) splitter.push(chunk);
+      expect(flags).to.deep.equal([FLAG_MORE, FLAG_MORE, 0]);
+      expect(seen.map((piece) => piece.length)).to.deep.equal([1000 - HEADER_BYTES, 1000, 1000 + HEADER_BYTES]);
+      for (const piece of seen) expect(piece.buffer).to.equal(frame.buffer);
+    });
+
+    it("bufferedBytes counts the part of a streamed frame read so far; the header check and corruption checks still apply", () => {
+      const frame = encodeFrame(FrameType.SharedData, 2, 9, payload(3000, 5));
+      const splitter = new FrameSplitter(() => {}, undefined, undefined, { wants: () => true, onPiece: () => {} });
+      splitter.push(frame.subarray(0, 1000));
+      expect(splitter.bufferedBytes).to.equal(1000);
+      splitter.push(frame.subarray(1000));
+      expect(splitter.bufferedBytes).to.equal(0);
+      expect(() => splitter.push(Buffer.from("oops"))).to.throw(FrameError, /not a frame/);
+      const refusing = new FrameSplitter(() => {}, 100, undefined, { wants: () => true, onPiece: () => expect.fail("no piece of an oversized frame") });
+      expect(() => refusing.push(frame.subarray(0, HEADER_BYTES))).to.throw(FrameError, /oversized frame: 3000 bytes, limit 100/);
+    });
+  });
+
   describe("encodeMessage + Reassembler", () => {
     const payloadOf = (size: number, seed: number): Buffer => {
       const random = seededRandom(seed);
