@@ -74,16 +74,31 @@ async function execProgram(args: ExecArgs, started: number): Promise<number> {
   // replace each other's release under a running agent.
   const outDir = args.out ?? path.join(cacheDir(), "build", createHash("sha256").update(path.resolve(args.program)).digest("hex").slice(0, 16));
   const releaseFor = releaseSource({ program: args.program, outDir, note: (line) => reporter.note(line), verbose: false });
-  const local = await releaseFor(hostTarget());
+  const localRelease = releaseFor(hostTarget());
+  // With --hosts, connecting to the hosts and checking them goes on while this machine's release is
+  // built (the deploy asks releaseFor for its targets and gets the same builds, in turn). Loaded
+  // only for --hosts: SSH, the inventory's YAML and schema, and the deploy are not needed for a run
+  // on this machine (they were ~80 ms of every local run's start-up).
+  const hosts = args.hosts;
+  const remoteStarted =
+    hosts === undefined
+      ? null
+      : import("../remote-hosts.ts").then(({ remoteAgents }) => remoteAgents({ file: hosts, releaseFor, requireAll: args["require-all"], noDeploy: !args.deploy, reporter }));
+  // Awaited below, after the local build: a program that does not compile is the error to show.
+  remoteStarted?.catch(() => {});
+  let local: Awaited<typeof localRelease>;
+  try {
+    local = await localRelease;
+  } catch (error) {
+    void remoteStarted?.then((remote) => remote.close(), () => {});
+    throw error;
+  }
   const masterProgram = path.join(local.dir, PROGRAM_FILE);
   let agents: AgentSpec[];
   let slots: number;
   let closeHosts = () => {};
-  if (args.hosts !== undefined) {
-    // Loaded only for --hosts: SSH, the inventory's YAML and schema, and the deploy are not needed
-    // for a run on this machine (they were ~80 ms of every local run's start-up).
-    const { remoteAgents } = await import("../remote-hosts.ts");
-    const remote = await remoteAgents({ file: args.hosts, releaseFor, requireAll: args["require-all"], noDeploy: !args.deploy, reporter });
+  if (remoteStarted) {
+    const remote = await remoteStarted;
     ({ agents, slaves: slots } = remote);
     closeHosts = remote.close;
   } else {
