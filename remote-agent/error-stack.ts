@@ -77,4 +77,12 @@ function ownFiles(): OwnFile {
   return here ? (file) => file === here : () => false;
 }
 
-const ownFile = ownFiles();
+/**
+ * Worked out at the first error, not at start-up: a stack made while the bundle loads would make
+ * Node.js parse the bundle's source map then (tens of ms on every slave start).
+ */
+let ownFileTest: OwnFile | null = null;
+function ownFile(file: string): boolean {
+  ownFileTest ??= ownFiles();
+  return ownFileTest(file);
+}
