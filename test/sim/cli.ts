@@ -80,10 +80,21 @@ const wallS = (performance.now() - started) / 1000;
 const cpu = process.cpuUsage(cpuStart);
 const peakRssMiB = process.resourceUsage().maxRSS / 1024;
 
+function breakdown(r: typeof report): string {
+  const b = r.breakdown;
+  const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+  return (
+    `  where it went (× the useful work): idle while main was issuing ${b.idleQueued.toFixed(3)}, idle after its last op (at ${s(b.lastIssuedMs)}) ${b.idleTail.toFixed(3)}, busy without useful work ${b.wasted.toFixed(3)}; ` +
+    `last op from the queue sent at ${s(b.lastSendMs)}, ${b.catchUpSends} ops re-run at an older context version through catch-up slaves (last sent at ${s(b.lastCatchUpSendMs)}); ` +
+    `last result from a fast host at ${s(b.lastResultFastMs)}, from a slow host at ${s(b.lastResultSlowMs)}; last to settle: ${b.lastSettled}`
+  );
+}
+
 const lines = [
   report.violationCount === 0 ? "invariants: all held" : describeFailure(report),
   `scheduler: ${report.schedulerUsPerOp.toFixed(2)} µs per op (${report.schedulerMs.toFixed(0)} ms in all: performance.now() around every call into the scheduler and every timer or soon action it set, minus the simulated port's and the program's callbacks; one thread, so wall = CPU); work ${report.workPerOp.toFixed(1)} boundary calls per op`,
   `makespan: ${(report.makespanMs / 1000).toFixed(2)} s virtual, ideal ${(report.idealMs / 1000).toFixed(2)} s (useful work ÷ speed-weighted capacity of the slots while up): ratio ${report.makespanRatio.toFixed(3)}`,
+  breakdown(report),
   `peak RSS: ${peakRssMiB.toFixed(0)} MiB; simulation took ${wallS.toFixed(1)} s wall, ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s CPU (${report.work.events} timed events)`,
   `outcomes: ${Object.entries(report.outcomes).map(([k, v]) => `${k} ${v}`).join(", ")}`,
   `faults: ${Object.entries(report.cluster).map(([k, v]) => `${k} ${v}`).join(", ")}; scheduler events: ${Object.entries(report.events).map(([k, v]) => `${k} ${v}`).join(", ")}${report.fatal ? `; fatal: ${report.fatal}` : ""}`,

@@ -12,6 +12,23 @@ import { Random } from "./random.ts";
 import type { Scenario } from "./scenario.ts";
 import type { SimContext } from "./simulation.ts";
 
+/** A quantity that changes at events, integrated over virtual time (speed-weighted slot-ms). */
+class Integral {
+  rate = 0;
+  private total = 0;
+  private since = 0;
+
+  change(now: number, delta: number): void {
+    this.total += this.rate * (now - this.since);
+    this.since = now;
+    this.rate += delta;
+  }
+
+  at(now: number): number {
+    return this.total + this.rate * (now - this.since);
+  }
+}
+
 /** One agent connection of a host: messages of an earlier one never reach a later one. */
 interface Conn {
   /** The agent process runs (messages to it are delivered). */
@@ -43,7 +60,6 @@ export interface SimHost {
   readonly slaves: Map<number, SimSlave>;
   /** Slaves ready now (capacity counts at most `slots` of them). */
   ready: number;
-  capacitySince: number;
 }
 
 /** An op sent to a slave, as the master's side of the port saw it. */
@@ -88,7 +104,17 @@ export class SimCluster implements SlavePort {
   private readonly faults: Random;
   /** No faults any more (main is done). */
   quiet = false;
-  private capacityMs = 0;
+  /** Speed-weighted slots up (ready slaves, at most `slots` per host), and slaves busy running an op. */
+  readonly capacity = new Integral();
+  readonly busy = new Integral();
+  /** When the scheduler last sent an op from its queue to a pool slave, and from a catch-up slave. */
+  lastSendAt = 0;
+  lastCatchUpSendAt = 0;
+  /** Ops sent to a slave catching up (re-runs at an older context version). */
+  catchUpSends = 0;
+  /** When the last result from a fast and from a slow host reached the master. */
+  lastResultFast = 0;
+  lastResultSlow = 0;
   readonly counters = { crashes: 0, agentLosses: 0, stalls: 0, kills: 0, runs: 0, skipped: 0, aborted: 0 };
 
   constructor(
@@ -123,7 +149,6 @@ export class SimCluster implements SlavePort {
         toAgentAt: 0,
         slaves: new Map(),
         ready: 0,
-        capacitySince: 0,
       };
       this.hosts.push(host);
       this.byName.set(host.name, host);
@@ -315,6 +340,10 @@ export class SimCluster implements SlavePort {
         slave.alone = sent;
       }
       slave.unanswered.push(sent);
+      if (op.slave?.catchingUp) {
+        this.lastCatchUpSendAt = sim.clock.now();
+        this.catchUpSends++;
+      } else this.lastSendAt = sim.clock.now();
       this.toAgent(slave.host, slave.conn, () => this.arrive(slave, { kind: "op", sent }));
     }
     sim.meter.resume();
@@ -351,7 +380,7 @@ export class SimCluster implements SlavePort {
           this.counters.aborted++;
           sim.clock.cancel(slave.done);
           this.answer(slave, running, (sim.clock.now() - slave.runningSince) * 1000, new SimSlaveAbort(opId));
-          slave.busy = false;
+          this.setBusy(slave, false);
           slave.running = null;
           this.runNext(slave);
         } else slave.cancelledHere.add(opId);
@@ -413,10 +442,10 @@ export class SimCluster implements SlavePort {
     // Invariant 3: strictly in log order.
     if (entry.seq !== slave.ctxApplied + 1) sim.violations.add(`slave ${slave.id} on ${slave.host.name} got context op ${entry.seq} after applying ${slave.ctxApplied}`);
     if (!rec || rec.entry !== entry) sim.violations.add(`slave ${slave.id} got context op ${entry.seq}, which main did not issue as such`);
-    slave.busy = true;
+    this.setBusy(slave, true);
     slave.done = sim.clock.after(sim.scenario.contextMs / slave.host.speed, () => {
       slave.done = null;
-      slave.busy = false;
+      this.setBusy(slave, false);
       slave.ctxApplied = entry.seq;
       if (rec) rec.applied++;
       const error = rec?.error ?? null;
@@ -442,7 +471,7 @@ export class SimCluster implements SlavePort {
     if (!rec.settled) sim.program.checkSharedReadable(rec, where);
     rec.runs++;
     this.counters.runs++;
-    slave.busy = true;
+    this.setBusy(slave, true);
     slave.running = sent;
     slave.runningSince = sim.clock.now();
     if (rec.hang) return; // runs until the slave is killed
@@ -451,7 +480,7 @@ export class SimCluster implements SlavePort {
     slave.done = sim.clock.after(ms, () => {
       slave.done = null;
       if (rec.poison) return this.die(slave, "killed by SIGSEGV; last stderr: poison input", false);
-      slave.busy = false;
+      this.setBusy(slave, false);
       slave.running = null;
       this.answer(slave, sent, ms * 1000, throws ? new SimUserError(rec.index, rec.runs) : null);
       this.runNext(slave);
@@ -474,6 +503,10 @@ export class SimCluster implements SlavePort {
         }
       : () => ({ index: rec.index, value: expectedValue(rec.index) });
     this.toMaster(slave.host, slave.conn!, () => {
+      if (!rec.settled) {
+        if (slave.host.slow) this.lastResultSlow = sim.clock.now();
+        else this.lastResultFast = sim.clock.now();
+      }
       sim.meter.enter();
       sim.scheduler.result(slave.id, op.id, serviceUs, error !== null, read);
       sim.meter.exit();
@@ -506,7 +539,7 @@ export class SimCluster implements SlavePort {
     slave.state = "dead";
     this.sim.clock.cancel(slave.done);
     slave.done = null;
-    slave.busy = false;
+    this.setBusy(slave, false);
     slave.running = null;
     slave.fifo.length = 0;
     slave.head = 0;
@@ -521,19 +554,16 @@ export class SimCluster implements SlavePort {
   // ---------------------------------------------------------------- accounting and checks
 
   private capacityChange(host: SimHost, delta: number): void {
-    const now = this.sim.clock.now();
     const slots = this.sim.scenario.slots;
-    this.capacityMs += Math.min(host.ready, slots) * host.speed * (now - host.capacitySince);
+    const before = Math.min(host.ready, slots);
     host.ready += delta;
-    host.capacitySince = now;
+    this.capacity.change(this.sim.clock.now(), (Math.min(host.ready, slots) - before) * host.speed);
   }
 
-  /** Slot-milliseconds of capacity (speed-weighted) the slaves offered up to `until`. */
-  capacityUntil(until: number): number {
-    const slots = this.sim.scenario.slots;
-    let total = this.capacityMs;
-    for (const host of this.hosts) total += Math.min(host.ready, slots) * host.speed * Math.max(0, until - host.capacitySince);
-    return total;
+  private setBusy(slave: SimSlave, busy: boolean): void {
+    if (slave.busy === busy) return;
+    slave.busy = busy;
+    this.busy.change(this.sim.clock.now(), busy ? slave.host.speed : -slave.host.speed);
   }
 
   /** No host that could still take ops with these tags: each one is set aside or gone for good. */

@@ -125,6 +125,10 @@ export class SimProgram {
   private stopped = false;
   finished = false;
   finishedAt = 0;
+  /** The last op to settle, and how (what main waited for at the end). */
+  lastSettled = "";
+  /** When main issued its last worker op. */
+  lastIssuedAt = 0;
   /** Useful work done (ms at speed 1): runs whose outcome the program received. */
   work = 0;
   readonly outcomes = { resolved: 0, userErrors: 0, timeouts: 0, cancelled: 0, poisoned: 0, placement: 0, abandoned: 0, contextErrors: 0 };
@@ -225,6 +229,7 @@ export class SimProgram {
   private issueWorker(): void {
     const { sim, plan, random } = this;
     const index = this.issued++;
+    this.lastIssuedAt = sim.clock.now();
     const kind = this.special.get(index);
     const size = random.lognormal(plan.meanOpMs, plan.sizeSigma);
     let retries = 0;
@@ -324,6 +329,7 @@ export class SimProgram {
       return;
     }
     rec.state = how;
+    this.lastSettled = `${name} ${["", "resolved", `rejected (${(outcome as Error)?.name})`, "abandoned"][how]}${rec.op?.slave ? ` on ${rec.op.slave.host.name}` : ""}`;
     if (rec.op) this.live.delete(rec.op.id);
     this.outstanding--;
     if (how === RESOLVED) this.checkResolved(rec, name, outcome);
@@ -392,6 +398,7 @@ export class SimProgram {
       return;
     }
     rec.state = how;
+    this.lastSettled = `${name} ${["", "resolved", "rejected", "abandoned"][how]}`;
     this.contextsOutstanding--;
     if (how === RESOLVED) {
       if (rec.throws) sim.violations.add(`${name} resolved, but it throws on every slave`);

@@ -58,6 +58,25 @@ export interface SimReport {
   /** Calls across the scheduler's boundary (+ loop steps when counted), per worker op. */
   workPerOp: number;
   work: { schedulerCalls: number; portCalls: number; clockCalls: number; settleCalls: number; iterations: number; events: number };
+  /**
+   * Where the capacity went, as fractions of the useful work (so makespanRatio = 1 + the three):
+   * idle slots while main was issuing ops (ramp-up, dispatch bubbles), idle slots in the tail
+   * (after main issued its last op: stragglers, re-runs at an older context version through
+   * catch-up slaves, context acks), and busy slots that did no useful work (re-runs after a loss,
+   * cancelled or timed-out runs, context ops). Times in virtual ms.
+   */
+  breakdown: {
+    lastIssuedMs: number;
+    idleQueued: number;
+    idleTail: number;
+    wasted: number;
+    lastSendMs: number;
+    lastCatchUpSendMs: number;
+    catchUpSends: number;
+    lastResultFastMs: number;
+    lastResultSlowMs: number;
+    lastSettled: string;
+  };
   outcomes: SimProgram["outcomes"];
   cluster: SimCluster["counters"] & { hostsSetAside: number; hostsSetAsideHealthy: number };
   events: Record<string, number>;
@@ -136,8 +155,24 @@ export function runScenario(scenario: Scenario, run: RunOptions = {}): SimReport
     stopCounting();
   }
 
-  const capacity = sim.cluster.capacityUntil(makespan);
+  const { cluster } = sim;
+  const capacity = cluster.capacity.at(makespan);
   const work = sim.program.work;
+  const split = Math.min(sim.program.lastIssuedAt, makespan);
+  const busy = cluster.busy.at(makespan);
+  const share = (x: number) => (work > 0 ? x / work : 0);
+  const breakdown = {
+    lastIssuedMs: split,
+    idleQueued: share(cluster.capacity.at(split) - cluster.busy.at(split)),
+    idleTail: share(capacity - cluster.capacity.at(split) - (busy - cluster.busy.at(split))),
+    wasted: share(busy - work),
+    lastSendMs: cluster.lastSendAt,
+    lastCatchUpSendMs: cluster.lastCatchUpSendAt,
+    catchUpSends: cluster.catchUpSends,
+    lastResultFastMs: cluster.lastResultFast,
+    lastResultSlowMs: cluster.lastResultSlow,
+    lastSettled: sim.program.lastSettled,
+  };
   const idealMs = work > 0 && capacity > 0 ? makespan * (work / capacity) : 0;
   const opsIssued = Math.max(1, plan.ops);
   return {
@@ -158,6 +193,7 @@ export function runScenario(scenario: Scenario, run: RunOptions = {}): SimReport
     callbackMs: meter.callbackMs,
     workPerOp: meter.work / opsIssued,
     work: { schedulerCalls: meter.schedulerCalls, portCalls: meter.portCalls, clockCalls: meter.clockCalls, settleCalls: meter.settleCalls, iterations: meter.iterations, events: clock.eventsRun },
+    breakdown,
     outcomes: sim.program.outcomes,
     cluster: { ...sim.cluster.counters, hostsSetAside: sim.cluster.hostsSetAside, hostsSetAsideHealthy: sim.cluster.hostsSetAsideHealthy },
     events,
