@@ -104,6 +104,18 @@ export class OpRunner {
     this.queue.length = 0;
     this.head = 0;
     this.busy = false;
+    // The channel hands over the frames of one read one at a time, and synchronous ops empty the
+    // queue after each: flushing here would write once per op (one wake-up of the agent each).
+    // A microtask runs after the whole read was handed over, so its answers leave in one write.
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(this.flushAnswers);
+    }
+  };
+
+  private flushQueued = false;
+  private readonly flushAnswers = (): void => {
+    this.flushQueued = false;
     this.options.out.flush();
   };
 

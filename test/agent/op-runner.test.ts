@@ -109,6 +109,8 @@ function setup(options: { now?: () => number } = {}) {
   });
   let ctxVersion = 0;
   return {
+    masterEnd,
+    slaveEnd,
     master,
     channel,
     ctx,
@@ -226,6 +228,15 @@ describe("agent: the slave's op runner", () => {
     const [, skipped] = await t.until(2);
     expect(skipped).to.deep.include({ type: FrameType.ContextAck, id: 5, error: true });
     expect((skipped!.value as Error).message).to.equal("internal: context op 5 arrived after 1");
+  });
+
+  it("answers to ops that arrived in one read leave in one write, not one write per op", async () => {
+    const { op, until, masterEnd, slaveEnd } = setup();
+    for (let id = 1; id <= 50; id++) op(id, "double", id);
+    const answers = await until(50);
+    expect(answers.map((a) => a.value)).to.deep.equal(Array.from({ length: 50 }, (_, i) => (i + 1) * 2));
+    expect(masterEnd.writes, "the master's 50 ops went in one write (one read at the slave)").to.have.length(1);
+    expect(slaveEnd.writes, "the slave's writes for 50 ops handed over in one read").to.have.length(1);
   });
 
   describe("cancel", () => {
