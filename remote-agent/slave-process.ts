@@ -45,7 +45,7 @@ export class SlaveProcess implements WatchedSlave {
     config: Config,
     private readonly ports: SlaveProcessPorts,
   ) {
-    this.process = spawn(process.execPath, ["--enable-source-maps", agentFile, "--slave"], {
+    this.process = spawn(process.execPath, [agentFile, "--slave"], {
       stdio: ["ignore", "pipe", "pipe", "pipe", "pipe"],
       env: {
         ...process.env,

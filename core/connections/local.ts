@@ -24,7 +24,7 @@ const EXIT_GRACE_MS = 2000;
 export function startLocalAgent(agentFile: string, options: LocalAgentOptions = {}): LocalAgent {
   // Its own process group: a Ctrl-C in the terminal goes to mnt alone, which then stops the run
   // cleanly; the agent still leaves when mnt goes away, because its stdin closes.
-  const child = spawn(process.execPath, ["--enable-source-maps", agentFile], { stdio: ["pipe", "pipe", "pipe"], env: options.env ?? process.env, detached: true });
+  const child = spawn(process.execPath, [agentFile], { stdio: ["pipe", "pipe", "pipe"], env: options.env ?? process.env, detached: true });
   const exited = new Promise<void>((resolve) => child.once("close", () => resolve()));
   const stderr = new LineSplitter((lines) => lines.forEach((line) => options.onStderrLine?.(line)));
   child.stderr!.on("data", (chunk: Buffer) => stderr.push(chunk));

@@ -47,7 +47,7 @@ export function sshAgentConnector(options: RemoteAgentOptions): () => Promise<Ag
 }
 
 async function startAgent(options: RemoteAgentOptions, session: SshSession): Promise<AgentConnection> {
-  const command = `cd ${remoteDirWord(options.workDir)}/${quote([options.release])} && exec ${options.node} --enable-source-maps ${quote([options.agentFile])}`;
+  const command = `cd ${remoteDirWord(options.workDir)}/${quote([options.release])} && exec ${options.node} ${quote([options.agentFile])}`;
   const channel = await session.exec(command);
   const stderr = new LineSplitter((lines) => lines.forEach((line) => options.onStderrLine?.(line)));
   channel.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
