@@ -37,6 +37,12 @@ export interface OpRunnerOptions {
   out: OpOutput;
   /** Milliseconds, for service times; default performance.now. */
   now?: () => number;
+  /**
+   * Told before each op starts: the worker op's id, or 0 for a context op. Answers leave in
+   * batches, so should the slave die, this (not the master's oldest unanswered op) says which op
+   * it was running (running-op.ts).
+   */
+  starting?: (opId: number) => void;
 }
 
 type Queued = ({ kind: "op"; id: number } & OpHeader & { input: Buffer }) | { kind: "context"; seq: number; nameIndex: number; input: Buffer };
@@ -129,6 +135,7 @@ export class OpRunner {
     if (op.ctxVersion !== this.appliedContext) {
       return this.sendError(FrameType.Result, id, new Error(`internal: op ${name} expected context version ${op.ctxVersion}, slave has ${this.appliedContext}`), serviceUs());
     }
+    this.options.starting?.(id);
     const running: Running = { id, controller: null };
     const opContext = {
       shared: this.options.shared(op.epoch),
@@ -173,6 +180,7 @@ export class OpRunner {
       this.appliedContext = seq;
       return this.sendError(FrameType.ContextAck, seq, error);
     }
+    this.options.starting?.(0);
     const { contextNames, contextFns } = this.options.ops;
     const name = contextNames[entry.nameIndex]!;
     const ack = () => {

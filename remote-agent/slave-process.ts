@@ -9,6 +9,7 @@ import os from "node:os";
 import { encode } from "../core/protocol/codec.ts";
 import { FrameError, FrameSplitter, FrameType, HEADER_BYTES, encodeFrame, frameTypeName } from "../core/protocol/frame.ts";
 import type { Config, SlaveExit } from "../core/protocol/messages.ts";
+import { RunningOpRecord } from "./running-op.ts";
 import { SlaveOutput } from "./slave-output.ts";
 import type { WatchedSlave } from "./watchdogs.ts";
 
@@ -37,6 +38,7 @@ export class SlaveProcess implements WatchedSlave {
   lastBeat = Date.now();
   killReason: string | null = null;
   private readonly output: SlaveOutput;
+  private readonly runningOp = new RunningOpRecord();
 
   constructor(
     readonly id: number,
@@ -46,7 +48,7 @@ export class SlaveProcess implements WatchedSlave {
     private readonly ports: SlaveProcessPorts,
   ) {
     this.process = spawn(process.execPath, [agentFile, "--slave"], {
-      stdio: ["ignore", "pipe", "pipe", "pipe", "pipe"],
+      stdio: ["ignore", "pipe", "pipe", "pipe", "pipe", this.runningOp.fd],
       env: {
         ...process.env,
         ...config.env,
@@ -71,7 +73,7 @@ export class SlaveProcess implements WatchedSlave {
       this.output.end();
       this.exited = true;
       ports.ended(this);
-      const exit: SlaveExit = { code, signal, stderrTail: this.output.stderrTail, reason: this.killReason };
+      const exit: SlaveExit = { code, signal, stderrTail: this.output.stderrTail, reason: this.killReason, runningOp: this.runningOp.readAndClose() };
       ports.toMaster(encodeFrame(FrameType.SlaveExit, id, 0, encode(exit)));
     });
   }

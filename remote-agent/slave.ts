@@ -1,18 +1,18 @@
 // A slave: a child of the agent that loads the program bundle, holds one context and runs ops
 // strictly one at a time, in the order they arrive (op-runner.ts). Frames travel on fd 3, so
 // whatever user code prints on stdout/stderr can never corrupt the channel.
-import { Socket } from "node:net";
 import { errorFromThrown } from "../core/errors.ts";
 import { decode, encode } from "../core/protocol/codec.ts";
 import { FrameChannel, type IncomingFrame } from "../core/protocol/channel.ts";
 import { FLAG_ERROR, FrameError, FrameType } from "../core/protocol/frame.ts";
 import type { SharedFree, SharedVersion, SlaveReady } from "../core/protocol/messages.ts";
-import { streamTransport } from "../core/protocol/stream-transport.ts";
 import { programErrorToWire } from "./error-stack.ts";
 import { startLifeline } from "./lifeline.ts";
+import { runningOpWriter } from "./running-op.ts";
 import { OpRunner } from "./op-runner.ts";
 import { loadProgram, programOps, type ProgramOps } from "./program-loader.ts";
 import { SharedReader } from "./shared-reader.ts";
+import { slabTransport } from "./slab-socket.ts";
 
 /** The agent reads heartbeats from this fd (see lifeline.ts); frames travel on fd 3. */
 export const LIFELINE_FD = 4;
@@ -21,9 +21,8 @@ export async function runSlave(): Promise<void> {
   const slaveId = Number(process.env.MNT_SLAVE_ID);
   const slot = Number(process.env.MNT_SLOT);
   startLifeline(LIFELINE_FD, Number(process.env.MNT_SLAVE_HEARTBEAT_MS) || 500);
-  const socket = new Socket({ fd: 3, readable: true, writable: true });
-  // Shared data is placed chunk by chunk into one buffer of its announced size (shared-reader.ts).
-  const channel = new FrameChannel(streamTransport(socket, socket), { peer: "agent", unjoined: [FrameType.SharedData] });
+  // Shared data is placed piece by piece into one buffer of its announced size (shared-reader.ts).
+  const channel = new FrameChannel(slabTransport(3), { peer: "agent", unjoined: [FrameType.SharedData] });
   // The agent closed the channel (a clean stop) or went away: exit once what user code printed has
   // been written out (process.exit would drop output still queued on the stdout/stderr pipes).
   // Frames that make no sense are said on stderr first: the agent reports its tail with the exit.
@@ -69,6 +68,7 @@ export async function runSlave(): Promise<void> {
       send: (type, id, payload, flags) => channel.send(type, slaveId, id, payload, flags),
       flush: () => channel.flush(),
     },
+    starting: runningOpWriter(),
   });
 
   handle = (frame) => {

@@ -54,6 +54,11 @@ export interface SlaveExit {
   stderrTail: string[];
   /** Why the agent killed it, when it did (e.g. no heartbeat). */
   reason: string | null;
+  /**
+   * The worker op it had started last (0 or absent: none, or a context op). Its answers leave in
+   * batches, so its oldest unanswered op may be one it had finished: this one is to blame.
+   */
+  runningOp?: number | null;
 }
 
 /** master → slave: `key` reads `hash` for ops issued at epoch >= `epoch`. */

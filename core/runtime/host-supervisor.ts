@@ -307,7 +307,7 @@ export class HostSupervisor implements SlavePort {
     // SIGKILL, SIGTERM… with no reason from the agent came from outside (an operator, a scheduler,
     // the kernel's OOM killer): the op that happened to be running is not charged with them.
     const fromOutside = exit.reason === null && exit.signal !== null && SIGNALS_FROM_OUTSIDE.has(exit.signal);
-    this.scheduler.slaveExited(frame.slave, describeSlaveExit(exit), fromOutside);
+    this.scheduler.slaveExited(frame.slave, describeSlaveExit(exit), fromOutside, exit.runningOp);
   }
 
   private onLog(agent: AgentHandle, frame: IncomingFrame): void {

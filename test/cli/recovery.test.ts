@@ -10,7 +10,7 @@ import { describeRun, expectOneLineMntError, fixture, lineOf, nonEmptyLines } fr
 describe("mnt exec: recovery from the program's own faults", function () {
   this.timeout(60_000);
 
-  it("a poison op, uncaught: exit 70, one line naming the op, its input, SIGSEGV and the slave's last stderr line", async () => {
+  it("a poison op, uncaught: exit 70, one line naming the op, its input, SIGSEGV and the slave's last stderr line, then where main awaited it", async () => {
     const run = await runMnt(["exec", fixture("recovery.ts"), "--slots", "2", "-q", "--", "poison"]);
     expect(run.code, describeRun(run)).to.equal(70);
     const thrown = nonEmptyLines(run.stderr).filter((line) => line.startsWith("mnt: "));
@@ -18,7 +18,12 @@ describe("mnt exec: recovery from the program's own faults", function () {
     expect(thrown[0]).to.match(
       /^mnt: the program threw: PoisonOpError: crashOn \(op 6, input \{ i: 5, bad: 5 \}\) killed 3 slaves and was not run again: (local:\d killed by SIGSEGV; last stderr: recovery fixture: 5 is the bad one(; )?){3} \(fix the op for this input, or catch this error in main\)$/,
     );
-    expect(run.stderr, "no stack dump").not.to.match(/^\s+at /m);
+    // No stack of mnt's: only the program's line that awaited the op.
+    const lines = run.stderr.split("\n");
+    const at = lines.indexOf(thrown[0]!);
+    expect(lines[at + 1], describeRun(run)).to.equal("    at async Promise.all (index 5)");
+    expect(lines[at + 2], describeRun(run)).to.match(new RegExp(`^    at async Object\\.main \\((.*/)?test/fixtures/recovery\\.ts:${lineOf("recovery.ts", "POISON_AWAIT")}:\\d+\\)$`));
+    expect(lines.filter((line) => /^\s+at /.test(line)), "no other frame").to.have.length(2);
   });
 
   it("--poison-kills 1: the first death fails the op", async () => {

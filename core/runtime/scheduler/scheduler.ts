@@ -235,12 +235,16 @@ export class Scheduler {
     this.pumpSoon();
   }
 
-  /** A slave process ended; `fromOutside`: a signal someone else sent (not its op's fault). */
-  slaveExited(id: number, described: string, fromOutside: boolean): void {
+  /**
+   * A slave process ended; `fromOutside`: a signal someone else sent (not its op's fault).
+   * `runningOp`: the worker op it said it was running (null: none, or a context op); when not
+   * known, its oldest unanswered op is taken to be the one.
+   */
+  slaveExited(id: number, described: string, fromOutside: boolean, runningOp?: number | null): void {
     const slave = this.slaves.get(id);
     if (!slave) return;
     if (slave.killedBecause) return this.slaveLost(slave, `killed by the master: ${slave.killedBecause}`, false);
-    this.slaveLost(slave, described, !fromOutside);
+    this.slaveLost(slave, described, !fromOutside, runningOp);
   }
 
   /** Has the agent kill a slave; its end is then not blamed on the op it was running. */
@@ -471,7 +475,7 @@ export class Scheduler {
    * takes the blame when `blame`, and fails once it has killed `poisonKills` slaves); its host
    * starts a replacement after a backoff, or is set aside when its slaves keep dying.
    */
-  private slaveLost(slave: SlaveState, reason: string, blame: boolean): void {
+  private slaveLost(slave: SlaveState, reason: string, blame: boolean, runningOp?: number | null): void {
     if (slave.status === "dead") return;
     const wasStarting = slave.status === "starting";
     const expected = slave.killedBecause !== null;
@@ -480,7 +484,7 @@ export class Scheduler {
     this.starting.delete(slave);
     slave.host.slaves.delete(slave);
     this.pool.leave(slave);
-    const requeued = this.takeBack(slave, blame ? reason : null);
+    const requeued = this.takeBack(slave, blame ? reason : null, runningOp);
     if (this.log.forget(slave.id).length > 0) this.checkIdle();
     const host = slave.host;
     if (this.closing) return this.pumpSoon();
@@ -504,12 +508,13 @@ export class Scheduler {
 
   /**
    * In-flight ops of a lost slave go back to the queue, in issue order. With `blame` (the slave
-   * died on its own, or hung), the op it was running is charged with the death.
+   * died on its own, or hung), the op it was running is charged with the death: the one it said it
+   * had started (`runningOp`), else its oldest unanswered one.
    */
-  private takeBack(slave: SlaveState, blame: string | null): number {
+  private takeBack(slave: SlaveState, blame: string | null, runningOp?: number | null): number {
     const inOrder = [...slave.inflight.values()];
+    const running = runningOp === undefined ? inOrder[0] : runningOp === null ? undefined : slave.inflight.get(runningOp);
     slave.inflight.clear();
-    const running = inOrder[0];
     let rerun = inOrder.filter((op) => op.state !== OpState.Settled);
     for (const op of rerun) this.ledger.unassigned(op);
     if (blame !== null && running && running.state !== OpState.Settled) {

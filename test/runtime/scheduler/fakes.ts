@@ -372,9 +372,9 @@ export class Cluster {
   }
 
   /** The slave process ends (the agent reports its exit). */
-  exit(slave: number, described = "killed by SIGSEGV", fromOutside = false): void {
+  exit(slave: number, described = "killed by SIGSEGV", fromOutside = false, runningOp?: number | null): void {
     this.port.slaves.get(slave)!.dead = true;
-    this.scheduler.slaveExited(slave, described, fromOutside);
+    this.scheduler.slaveExited(slave, described, fromOutside, runningOp);
     this.clock.flush();
   }
 

@@ -270,6 +270,33 @@ describe("scheduler", () => {
       t.checkInvariants();
     });
 
+    it("the op the slave said it was running is charged, not its oldest unanswered one (answers leave in batches)", () => {
+      const t = setup({ poisonKills: 1 });
+      t.up("a", 1);
+      const first = t.issue();
+      const second = t.issue();
+      t.clock.flush();
+      expect(first.op.slave, "both on the one slave").to.equal(second.op.slave);
+      // The slave finished the first op, but its answer was still in its batch when the second killed it.
+      t.cluster.exit(first.op.slave!.id, "killed by SIGSEGV", false, second.op.id);
+      expect(first.op.deaths).to.equal(null);
+      expect(second.outcome.state).to.equal("rejected");
+      expect((second.outcome.error as Error).message).to.match(/^render \(op 2, input <input 2>\) killed 1 slaves/);
+      t.cluster.drive(); // the slave's restart, after its backoff
+      expect(first.outcome.value).to.equal(valueOf(first.op.id));
+    });
+
+    it("a slave that died in a context op (runningOp null) charges no worker op", () => {
+      const t = setup({ poisonKills: 1 });
+      t.up("a", 1);
+      const { op, outcome } = t.issue();
+      t.clock.flush();
+      t.cluster.exit(op.slave!.id, "killed by SIGSEGV", false, null);
+      expect(op.deaths).to.equal(null);
+      t.cluster.drive();
+      expect(outcome.state).to.equal("resolved");
+    });
+
     it("a slave killed from outside (SIGKILL from someone else) is not charged to its op", () => {
       const t = setup({ poisonKills: 1 });
       t.up("a", 2);
