@@ -10,18 +10,30 @@ import path from "node:path";
 /** The slave's fd for the record (after fd 3, frames, and fd 4, the lifeline). */
 export const RUNNING_OP_FD = 5;
 
+/** Set in a slave's environment when its fd 5 is the record (and only then is it written). */
+export const RUNNING_OP_ENV = "MNT_RUNNING_OP_FD";
+
 /** The agent's side: a fresh, already unlinked file for one slave; read once the slave is gone. */
 export class RunningOpRecord {
-  readonly fd: number;
+  /** null when no file could be made (a read-only temp folder): the master then blames the oldest unanswered op. */
+  readonly fd: number | null;
 
   constructor() {
-    const file = path.join(os.tmpdir(), `mnt-running-op-${process.pid}-${Math.random().toString(36).slice(2)}`);
-    this.fd = openSync(file, "w+", 0o600);
-    unlinkSync(file);
+    let fd: number | null = null;
+    try {
+      const file = path.join(os.tmpdir(), `mnt-running-op-${process.pid}-${Math.random().toString(36).slice(2)}`);
+      fd = openSync(file, "w+", 0o600);
+      unlinkSync(file);
+    } catch {
+      if (fd !== null) closeSync(fd);
+      fd = null;
+    }
+    this.fd = fd;
   }
 
-  /** The worker op the slave was running when it ended, or null (none, or a context op). */
-  readAndClose(): number | null {
+  /** The worker op the slave was running when it ended, null (none, or a context op), or undefined (no record). */
+  readAndClose(): number | null | undefined {
+    if (this.fd === null) return undefined;
     const bytes = Buffer.alloc(4);
     let id = 0;
     try {
@@ -34,8 +46,14 @@ export class RunningOpRecord {
   }
 }
 
-/** The slave's side: records each op it starts (0: a context op). No-op when the fd is missing. */
-export function runningOpWriter(fd = RUNNING_OP_FD): (opId: number) => void {
+/**
+ * The slave's side: records each op it starts (0: a context op). Only when the agent said fd 5 is
+ * the record: otherwise fd 5 may be any file the program opened.
+ */
+export function runningOpWriter(fd = RUNNING_OP_FD): ((opId: number) => void) | undefined {
+  if (process.env[RUNNING_OP_ENV] !== String(fd)) return undefined;
+  // Processes the program starts must not take their own fd 5 for the record.
+  delete process.env[RUNNING_OP_ENV];
   const bytes = Buffer.alloc(4);
   let usable = true;
   return (opId) => {

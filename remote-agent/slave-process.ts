@@ -9,7 +9,7 @@ import os from "node:os";
 import { encode } from "../core/protocol/codec.ts";
 import { FrameError, FrameSplitter, FrameType, HEADER_BYTES, encodeFrame, frameTypeName } from "../core/protocol/frame.ts";
 import type { Config, SlaveExit } from "../core/protocol/messages.ts";
-import { RunningOpRecord } from "./running-op.ts";
+import { RUNNING_OP_ENV, RUNNING_OP_FD, RunningOpRecord } from "./running-op.ts";
 import { SlaveOutput } from "./slave-output.ts";
 import type { WatchedSlave } from "./watchdogs.ts";
 
@@ -48,7 +48,7 @@ export class SlaveProcess implements WatchedSlave {
     private readonly ports: SlaveProcessPorts,
   ) {
     this.process = spawn(process.execPath, [agentFile, "--slave"], {
-      stdio: ["ignore", "pipe", "pipe", "pipe", "pipe", this.runningOp.fd],
+      stdio: ["ignore", "pipe", "pipe", "pipe", "pipe", this.runningOp.fd ?? "ignore"],
       env: {
         ...process.env,
         ...config.env,
@@ -57,6 +57,7 @@ export class SlaveProcess implements WatchedSlave {
         MNT_PROGRAM: config.program,
         MNT_HOST: os.hostname(),
         MNT_SLAVE_HEARTBEAT_MS: String(config.slaveHeartbeatMs),
+        ...(this.runningOp.fd !== null ? { [RUNNING_OP_ENV]: String(RUNNING_OP_FD) } : {}),
       },
     });
     const child = this.process;
