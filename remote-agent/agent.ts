@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { Socket } from "node:net";
 import os from "node:os";
+import type { Readable } from "node:stream";
 import { decode, encode } from "../core/protocol/codec.ts";
 import { FrameType, encodeFrame } from "../core/protocol/frame.ts";
 import { PROTOCOL_VERSION, type Config, type Hello, type Spawn } from "../core/protocol/messages.ts";
@@ -13,6 +14,7 @@ import { MasterOutput } from "./master-output.ts";
 import { MasterRouter } from "./router.ts";
 import { SharedRelay } from "./shared-relay.ts";
 import { SlaveProcess } from "./slave-process.ts";
+import { slabSocket } from "./slab-socket.ts";
 import { LifelineWatch, MasterWatch, every } from "./watchdogs.ts";
 
 /** On a clean stop, slaves still running after this are killed: before the master's own 3 s limit, so that it still hears Stopped. */
@@ -22,7 +24,6 @@ export function runAgent(agentFile: string): void {
   // stdout carries frames only: anything the agent itself prints goes to stderr.
   for (const method of ["log", "info", "warn", "debug"] as const) console[method] = console.error;
   const build = artefactId(readFileSync(agentFile));
-  const input = process.stdin;
   const output = new Socket({ fd: 1, readable: false, writable: true });
   output.on("error", () => shutdown());
 
@@ -77,7 +78,7 @@ export function runAgent(agentFile: string): void {
     control: (type, _flags, id, payload) => handleControl(type, id, payload),
   });
 
-  input.on("data", (chunk: Buffer) => {
+  const fromMaster = (chunk: Buffer) => {
     masterWatch.heard(Date.now());
     try {
       router.push(chunk);
@@ -85,7 +86,8 @@ export function runAgent(agentFile: string): void {
       fatal(`agent: ${(error as Error).message}`);
       shutdown();
     }
-  });
+  };
+  const input = readStdin(fromMaster);
   input.on("end", () => shutdown());
   input.on("close", () => shutdown());
   input.on("error", () => shutdown());
@@ -177,5 +179,18 @@ export function runAgent(agentFile: string): void {
     // Give the kills a moment to be delivered, then go.
     setTimeout(() => process.exit(0), 50).unref();
     setTimeout(() => process.exit(0), 50);
+  }
+}
+
+/**
+ * stdin read through slabs (slab-socket.ts) when it is a pipe or a socket, as it is under mnt (a
+ * child's pipe, an SSH exec channel); anything else (a terminal, a file) through process.stdin.
+ */
+function readStdin(onData: (chunk: Buffer) => void): Readable {
+  try {
+    return slabSocket(0, false, onData);
+  } catch {
+    process.stdin.on("data", onData);
+    return process.stdin;
   }
 }
