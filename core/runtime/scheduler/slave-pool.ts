@@ -1,7 +1,10 @@
 // The slaves that take new worker ops, and which of them have room in their pipeline. Choosing a
 // slave costs O(1) whatever the cluster's size: slaves with room wait on a list (one list for any
 // op, one per set of tags ops asked for), and a slave that still has room after taking an op goes
-// to the back, so ops rotate over the slaves.
+// to the back, so ops rotate over the slaves. The lists are queues, not Sets: taking the first
+// element of a JS Set and adding it back at the end leaves deleted entries at its front, which
+// every later iteration steps over until the table is rebuilt (Node 20: 0.3 µs per take with 160
+// slaves with room, 15.6 µs with 32,000).
 import { hostHasTags, type SlaveState, type TagSet } from "./types.ts";
 
 export interface PipelineOptions {
@@ -16,9 +19,9 @@ export class SlavePool {
   /** The pool's pipeline depths added up: how many ops it can hold at once. */
   capacity = 0;
   /** Slaves with room, per tag set (null: any op). A slave listed may have filled up since: checked when taken. */
-  private readonly withRoom = new Map<TagSet | null, Set<SlaveState>>([[null, new Set()]]);
+  private readonly withRoom = new Map<TagSet | null, Rotation>([[null, new Rotation()]]);
   /** Pool slaves that had nothing in flight when last offered (checked when taken), for suspect ops. */
-  private readonly idle = new Set<SlaveState>();
+  private readonly idle = new Rotation();
 
   constructor(private readonly options: PipelineOptions) {}
 
@@ -61,8 +64,7 @@ export class SlavePool {
   /** A pool slave with room whose host has `tags`, next in rotation; null when none has room. */
   take(tags: TagSet | null): SlaveState | null {
     const list = this.listFor(tags);
-    for (const slave of list) {
-      list.delete(slave);
+    for (let slave = list.shift(); slave !== undefined; slave = list.shift()) {
       if (!this.hasRoom(slave)) continue;
       // Only the taken slave moves to the back: ops rotate over the slaves with room.
       if (slave.inflight.size + 1 < slave.depth) list.add(slave);
@@ -77,9 +79,12 @@ export class SlavePool {
    * op waits at the head of the queue every result tries this, and a busy pool has no idle slave.
    */
   takeIdle(tags: TagSet | null): SlaveState | null {
-    for (const slave of this.idle) {
-      if (slave.inflight.size > 0 || !this.hasRoom(slave)) this.idle.delete(slave); // offered again once idle
-      else if (hostHasTags(slave.host, tags)) return slave;
+    const idle = this.idle;
+    for (let left = idle.size; left > 0; left--) {
+      const slave = idle.shift()!;
+      if (slave.inflight.size > 0 || !this.hasRoom(slave)) continue; // offered again once idle
+      idle.add(slave); // idle until it is given the op
+      if (hostHasTags(slave.host, tags)) return slave;
     }
     return null;
   }
@@ -97,14 +102,77 @@ export class SlavePool {
     return slave.inPool && slave.status === "ready" && slave.isolating === null && slave.givingUp === null && slave.inflight.size < slave.depth;
   }
 
-  private listFor(tags: TagSet | null): Set<SlaveState> {
+  private listFor(tags: TagSet | null): Rotation {
     let list = this.withRoom.get(tags);
     if (!list) {
       // The first op asking for these tags: list every pool slave that qualifies (once per tag set).
-      list = new Set();
+      list = new Rotation();
       this.withRoom.set(tags, list);
       for (const slave of this.members) if (this.hasRoom(slave) && hostHasTags(slave.host, tags)) list.add(slave);
     }
     return list;
+  }
+}
+
+/**
+ * Slaves in the order they were listed: add at the back, take from the front, remove anywhere, each
+ * O(1) amortized. A removed slave's entry stays in the queue and is skipped when it comes up (an
+ * entry is live only while it carries the slave's current ticket).
+ */
+class Rotation {
+  private queue: SlaveState[] = [];
+  private tickets: number[] = [];
+  private head = 0;
+  private nextTicket = 0;
+  /** Listed slaves and the ticket of their live entry. */
+  private readonly live = new Map<SlaveState, number>();
+
+  get size(): number {
+    return this.live.size;
+  }
+
+  has(slave: SlaveState): boolean {
+    return this.live.has(slave);
+  }
+
+  add(slave: SlaveState): void {
+    if (this.live.has(slave)) return;
+    const ticket = this.nextTicket++;
+    this.live.set(slave, ticket);
+    this.queue.push(slave);
+    this.tickets.push(ticket);
+  }
+
+  delete(slave: SlaveState): void {
+    this.live.delete(slave);
+  }
+
+  /** Unlists and returns the first listed slave. */
+  shift(): SlaveState | undefined {
+    while (this.head < this.queue.length) {
+      const at = this.head++;
+      const slave = this.queue[at]!;
+      const ticket = this.tickets[at]!;
+      this.queue[at] = undefined as never; // let it be collected
+      if (this.live.get(slave) === ticket) {
+        this.live.delete(slave);
+        this.compact();
+        return slave;
+      }
+    }
+    this.compact();
+    return undefined;
+  }
+
+  private compact(): void {
+    if (this.head === this.queue.length) {
+      this.queue = [];
+      this.tickets = [];
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.tickets = this.tickets.slice(this.head);
+      this.head = 0;
+    }
   }
 }
