@@ -58,7 +58,7 @@ export interface SimHost {
   toMasterAt: number;
   toAgentAt: number;
   readonly slaves: Map<number, SimSlave>;
-  /** Slaves ready now (capacity counts at most `slots` of them). */
+  /** Slaves ready now (catch-up slaves too: they run ops beside the slots). */
   ready: number;
 }
 
@@ -104,7 +104,7 @@ export class SimCluster implements SlavePort {
   private readonly faults: Random;
   /** No faults any more (main is done). */
   quiet = false;
-  /** Speed-weighted slots up (ready slaves, at most `slots` per host), and slaves busy running an op. */
+  /** Speed-weighted slaves up (ready) and busy running an op. */
   readonly capacity = new Integral();
   readonly busy = new Integral();
   /** When the scheduler last sent an op from its queue to a pool slave, and from a catch-up slave. */
@@ -554,10 +554,8 @@ export class SimCluster implements SlavePort {
   // ---------------------------------------------------------------- accounting and checks
 
   private capacityChange(host: SimHost, delta: number): void {
-    const slots = this.sim.scenario.slots;
-    const before = Math.min(host.ready, slots);
     host.ready += delta;
-    this.capacity.change(this.sim.clock.now(), (Math.min(host.ready, slots) - before) * host.speed);
+    this.capacity.change(this.sim.clock.now(), delta * host.speed);
   }
 
   private setBusy(slave: SimSlave, busy: boolean): void {

@@ -95,6 +95,7 @@ export interface BigOptions {
   slowFraction: number;
   slowFactor?: number;
   meanOpMs?: number;
+  contextOps?: number;
 }
 
 /** The `npm run sim` scenario: one m.map over all ops, a few context ops and shared writes, faults on. */
@@ -118,7 +119,7 @@ export function bigScenario(o: BigOptions): Scenario {
       meanOpMs: o.meanOpMs ?? 20,
       sizeSigma: 0.5,
       window: "auto",
-      contextOps: 10,
+      contextOps: o.contextOps ?? 10,
       awaitContext: 0,
       throwingContext: 0.1,
       waits: 0,
