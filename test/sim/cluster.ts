@@ -24,6 +24,7 @@ class Integral {
     this.rate += delta;
   }
 
+  /** The integral up to `now`, which must not be before the last change. */
   at(now: number): number {
     return this.total + this.rate * (now - this.since);
   }

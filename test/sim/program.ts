@@ -127,8 +127,9 @@ export class SimProgram {
   finishedAt = 0;
   /** The last op to settle, and how (what main waited for at the end). */
   lastSettled = "";
-  /** When main issued its last worker op. */
+  /** When main issued its last worker op, and the cluster's capacity and busy time integrals then. */
   lastIssuedAt = 0;
+  atLastIssue: { capacity: number; busy: number } | null = null;
   /** Useful work done (ms at speed 1): runs whose outcome the program received. */
   work = 0;
   readonly outcomes = { resolved: 0, userErrors: 0, timeouts: 0, cancelled: 0, poisoned: 0, placement: 0, abandoned: 0, contextErrors: 0 };
@@ -230,6 +231,7 @@ export class SimProgram {
     const { sim, plan, random } = this;
     const index = this.issued++;
     this.lastIssuedAt = sim.clock.now();
+    if (this.issued === plan.ops) this.atLastIssue = { capacity: sim.cluster.capacity.at(this.lastIssuedAt), busy: sim.cluster.busy.at(this.lastIssuedAt) };
     const kind = this.special.get(index);
     const size = random.lognormal(plan.meanOpMs, plan.sizeSigma);
     let retries = 0;
@@ -245,7 +247,7 @@ export class SimProgram {
     }
     if (kind === "hang" || random.chance(plan.timeouts)) timeout = Math.max(20, random.uniform(5, 50) * size);
     if (kind === "impossible") tags = ["tpu"];
-    else if (random.chance(plan.tagged)) tags = random.pick([["gpu"], ["ssd"], ["gpu", "ssd"]]);
+    else if (random.chance(plan.tagged)) tags = random.pick(plan.tagChoices);
     const cancelAfter = random.chance(plan.cancels) ? random.exponential(Math.max(1, plan.meanOpMs) * 2) : null;
     const epoch = sim.store.retain();
     const rec = new OpRec(this, index, this.contexts.length, epoch, size, retries, failTimes, timeout, kind === "hang", kind === "poison", tags);

@@ -48,6 +48,8 @@ export interface ProgramPlan {
   cancels: number;
   /** Fraction of ops asking for host tags (when hosts have tags), and ops asking for a tag no host has. */
   tagged: number;
+  /** The tag sets tagged ops ask for (one picked per op). */
+  tagChoices: string[][];
   impossibleTags: number;
   /** Hang, poison and impossible ops are placed among the first this fraction of ops (1: anywhere). */
   specialsWithin: number;
@@ -135,6 +137,9 @@ export function bigScenario(o: BigOptions): Scenario {
       poison: 3,
       cancels: 0.001,
       tagged: 0.01,
+      // Single tags, each on many hosts: 1% of the ops on a rare pair (2% of hosts, maybe a
+      // slow one) would make those hosts the tail, which no scheduling can shorten.
+      tagChoices: [["gpu"], ["ssd"]],
       impossibleTags: 2,
       // A poison op runs three times, alone: placed in the first half, not in the tail.
       specialsWithin: 0.5,
@@ -195,6 +200,7 @@ export function ciScenario(seed: number): Scenario {
       poison: r.pick([0, 0, 0, 1, 2]),
       cancels: r.pick([0, 0, 0.02, 0.1]),
       tagged: tags ? r.pick([0.05, 0.3]) : 0,
+      tagChoices: [["gpu"], ["ssd"], ["gpu", "ssd"]],
       impossibleTags: tags ? r.int(0, 2) : 0,
       specialsWithin: 1,
     },

@@ -158,13 +158,15 @@ export function runScenario(scenario: Scenario, run: RunOptions = {}): SimReport
   const { cluster } = sim;
   const capacity = cluster.capacity.at(makespan);
   const work = sim.program.work;
-  const split = Math.min(sim.program.lastIssuedAt, makespan);
+  // Split where main issued its last op (integrals taken then); a run stopped early has no tail.
+  const atSplit = sim.program.atLastIssue ?? { capacity: cluster.capacity.at(makespan), busy: cluster.busy.at(makespan) };
+  const split = sim.program.atLastIssue ? sim.program.lastIssuedAt : makespan;
   const busy = cluster.busy.at(makespan);
   const share = (x: number) => (work > 0 ? x / work : 0);
   const breakdown = {
     lastIssuedMs: split,
-    idleQueued: share(cluster.capacity.at(split) - cluster.busy.at(split)),
-    idleTail: share(capacity - cluster.capacity.at(split) - (busy - cluster.busy.at(split))),
+    idleQueued: share(atSplit.capacity - atSplit.busy),
+    idleTail: share(capacity - atSplit.capacity - (busy - atSplit.busy)),
     wasted: share(busy - work),
     lastSendMs: cluster.lastSendAt,
     lastCatchUpSendMs: cluster.lastCatchUpSendAt,
