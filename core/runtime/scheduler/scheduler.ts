@@ -12,7 +12,7 @@ import { OpQueue } from "./op-queue.ts";
 import { OpRecord } from "./op-record.ts";
 import type { Clock, SlavePort } from "./ports.ts";
 import { SlavePool, type PipelineOptions } from "./slave-pool.ts";
-import { OpState, TagSets, hostHasTags, type ContextOp, type HostState, type OpSettler, type SlaveState, type WorkerOp } from "./types.ts";
+import { OpState, TagSets, hostHasTags, type ContextOp, type HostState, type OpSettler, type SlaveState, type TagSet, type WorkerOp } from "./types.ts";
 
 export interface SchedulerOptions extends HealthOptions, PipelineOptions {
   workerNames: readonly string[];
@@ -64,6 +64,8 @@ export class Scheduler {
   private readonly ledger: OpLedger;
   private readonly health: HealthOptions & { policy: HostHealth };
   private readonly tagSets = new TagSets();
+  /** Whether some host has a tag set (and one not set aside); forgotten when a host is added or set aside. */
+  private readonly hostsWithTags = new Map<TagSet, { any: boolean; notAside: boolean }>();
   private nextSlaveId = 1;
   private nextOpId = 1;
   private pumpScheduled = false;
@@ -165,6 +167,7 @@ export class Scheduler {
       lastFailure: null,
     };
     this.hosts.set(name, host);
+    this.hostsWithTags.clear();
     this.port.connect(name);
   }
 
@@ -202,6 +205,7 @@ export class Scheduler {
   setAside(host: HostState, reason: string): void {
     if (host.status === "aside") return;
     host.status = "aside";
+    this.hostsWithTags.clear();
     host.lastFailure = reason;
     for (const slave of [...host.slaves]) this.slaveLost(slave, `host set aside: ${reason}`, false);
     this.port.disconnect(host.name);
@@ -594,9 +598,19 @@ export class Scheduler {
 
   /** Some host (not set aside, unless `anyStatus`) has all of `tags`. */
   private someHostHas(tags: readonly string[], anyStatus: boolean): boolean {
-    const set = this.tagSets.of(tags);
-    for (const host of this.hosts.values()) if ((anyStatus || host.status !== "aside") && hostHasTags(host, set)) return true;
-    return false;
+    const set = this.tagSets.of(tags)!;
+    let known = this.hostsWithTags.get(set);
+    if (!known) {
+      // Once per tag set and change of hosts, not per op: a scan over every host per op would grow with the cluster.
+      known = { any: false, notAside: false };
+      for (const host of this.hosts.values()) {
+        if (!hostHasTags(host, set)) continue;
+        known.any = true;
+        if (host.status !== "aside") known.notAside = true;
+      }
+      this.hostsWithTags.set(set, known);
+    }
+    return anyStatus ? known.any : known.notAside;
   }
 }
 
