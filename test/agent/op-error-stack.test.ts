@@ -4,18 +4,12 @@
 import path from "node:path";
 import { expect } from "chai";
 import { runMnt } from "../helpers/mnt.ts";
-import { describeRun, escapeRegExp, fixture, fixturesDir, lineOf } from "../cli/support.ts";
+import { describeRun, printedBlocks, escapeRegExp, fixture, fixturesDir, lineOf } from "../cli/support.ts";
 
 const FIXTURE = "op-stack.ts";
 /** Frames that are mnt's, never the program's. */
 const MNT_FRAME = /remote-agent\/|core\/protocol\/|agent\.cjs|op-runner|slave\.ts|channel\.ts|frame\.ts|node:events|node:internal/;
 
-/** The stacks main printed, by name (`--- name` … `--- end`). */
-function stacks(stdout: string): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  for (const [, name, body] of stdout.matchAll(/^--- (\w+)\n([\s\S]*?)\n--- end$/gm)) out.set(name!, body!.split("\n"));
-  return out;
-}
 
 const at = (marker: string) => new RegExp(`^\\s+at .*${escapeRegExp(path.join(fixturesDir, FIXTURE))}:${lineOf(FIXTURE, marker)}:\\d+\\)?$`);
 
@@ -28,7 +22,7 @@ describe("agent: the stack of an error thrown by an op", function () {
     const run = await runMnt(["exec", fixture(FIXTURE), "--slots", "1", "-q"]);
     shown = describeRun(run);
     expect(run.code, shown).to.equal(0);
-    found = stacks(run.stdout);
+    found = printedBlocks(run.stdout);
     expect([...found.keys()], shown).to.deep.equal(["explode", "later", "json", "context"]);
   });
 

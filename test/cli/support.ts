@@ -45,3 +45,10 @@ export function expectOneLineMntError(run: MntRun, exitCode: number): string {
 export function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
+
+/** The named blocks a fixture printed: `--- name`, lines, `--- end` (stacks, by name). */
+export function printedBlocks(stdout: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const [, name, body] of stdout.matchAll(/^--- (\w+)\n([\s\S]*?)\n--- end$/gm)) out.set(name!, body!.split("\n"));
+  return out;
+}

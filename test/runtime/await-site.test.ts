@@ -3,15 +3,10 @@
 import path from "node:path";
 import { expect } from "chai";
 import { runMnt } from "../helpers/mnt.ts";
-import { describeRun, escapeRegExp, fixture, fixturesDir, lineOf } from "../cli/support.ts";
+import { describeRun, printedBlocks, escapeRegExp, fixture, fixturesDir, lineOf } from "../cli/support.ts";
 
 const FIXTURE = "await-site.ts";
 
-function stacks(stdout: string): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  for (const [, name, body] of stdout.matchAll(/^--- (\w+)\n([\s\S]*?)\n--- end$/gm)) out.set(name!, body!.split("\n"));
-  return out;
-}
 
 const awaitedAt = (marker: string) => new RegExp(`^    at async (Object\\.)?main \\(${escapeRegExp(path.join(fixturesDir, FIXTURE))}:${lineOf(FIXTURE, marker)}:\\d+\\)$`);
 
@@ -24,7 +19,7 @@ describe("runtime: where main awaited a failed op", function () {
     const run = await runMnt(["exec", fixture(FIXTURE), "--slots", "1", "-q"]);
     shown = describeRun(run);
     expect(run.code, shown).to.equal(0);
-    found = stacks(run.stdout);
+    found = printedBlocks(run.stdout);
     expect([...found.keys()], shown).to.deep.equal(["direct", "all"]);
   });
 
