@@ -10,7 +10,6 @@ const FIXTURE = "op-stack.ts";
 /** Frames that are mnt's, never the program's. */
 const MNT_FRAME = /remote-agent\/|core\/protocol\/|agent\.cjs|op-runner|slave\.ts|channel\.ts|frame\.ts|node:events|node:internal/;
 
-
 const at = (marker: string) => new RegExp(`^\\s+at .*${escapeRegExp(path.join(fixturesDir, FIXTURE))}:${lineOf(FIXTURE, marker)}:\\d+\\)?$`);
 
 describe("agent: the stack of an error thrown by an op", function () {

@@ -7,7 +7,6 @@ import { describeRun, printedBlocks, escapeRegExp, fixture, fixturesDir, lineOf 
 
 const FIXTURE = "await-site.ts";
 
-
 const awaitedAt = (marker: string) => new RegExp(`^    at async (Object\\.)?main \\(${escapeRegExp(path.join(fixturesDir, FIXTURE))}:${lineOf(FIXTURE, marker)}:\\d+\\)$`);
 
 describe("runtime: where main awaited a failed op", function () {
