@@ -3,6 +3,7 @@
 // which alone talks to agents, and to the shared-data server. It reports through typed events and
 // never prints.
 import { encode } from "../protocol/codec.ts";
+import type { FrameChannel } from "../protocol/channel.ts";
 import { AbortError, MntError } from "../errors.ts";
 import type { OpOptions, RunStats } from "../program/index.ts";
 import { HostSupervisor, type AgentSpec, type SupervisorEvent } from "./host-supervisor.ts";
@@ -105,13 +106,9 @@ export class Runtime {
   private readonly scheduler: Scheduler;
   private readonly supervisor: HostSupervisor;
   private readonly sharedServer: SharedServer;
-  private readonly workerNames: readonly string[];
-  private readonly contextNames: readonly string[];
 
   constructor(options: RuntimeOptions) {
     const resolved = { ...RUNTIME_DEFAULTS, ...options };
-    this.workerNames = options.workerNames;
-    this.contextNames = options.contextNames;
     const emit = (event: RuntimeEvent) => {
       for (const listener of this.listeners) listener(event);
     };
@@ -238,7 +235,7 @@ export class Runtime {
     promise.then(remove, remove);
   }
 
-  private *readySlaveChannels(): IterableIterator<{ channel: import("../protocol/channel.ts").FrameChannel; slave: number }> {
+  private *readySlaveChannels(): IterableIterator<{ channel: FrameChannel; slave: number }> {
     for (const { host, id } of this.scheduler.readySlaves()) {
       const channel = this.supervisor.channelOf(host);
       if (channel) yield { channel, slave: id };
