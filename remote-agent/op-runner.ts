@@ -14,7 +14,7 @@ import type { SharedView } from "./shared-reader.ts";
 /** Where answers go: Result and ContextAck frames to the master (a FrameChannel, slave id bound). */
 export interface OpOutput {
   send(type: FrameType, id: number, payload?: Uint8Array, flags?: number): void;
-  /** Sends what is queued now (when the queue runs dry: answers do not wait for the next tick). */
+  /** Sends what is queued now (once the queue ran dry and the whole read was handed over: answers do not wait for the next tick). */
   flush(): void;
 }
 
