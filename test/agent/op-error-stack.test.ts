@@ -3,8 +3,7 @@
 // the frame). Runs the real `mnt exec` (run `npm run build` first).
 import path from "node:path";
 import { expect } from "chai";
-import { runMnt } from "../helpers/mnt.ts";
-import { describeRun, printedBlocks, escapeRegExp, fixture, fixturesDir, lineOf } from "../cli/support.ts";
+import { escapeRegExp, fixtureBlocks, fixturesDir, lineOf } from "../cli/support.ts";
 
 const FIXTURE = "op-stack.ts";
 /** Frames that are mnt's, never the program's. */
@@ -15,14 +14,9 @@ const at = (marker: string) => new RegExp(`^\\s+at .*${escapeRegExp(path.join(fi
 describe("agent: the stack of an error thrown by an op", function () {
   this.timeout(60_000);
   let found: Map<string, string[]>;
-  let shown: string;
 
   before(async () => {
-    const run = await runMnt(["exec", fixture(FIXTURE), "--slots", "1", "-q"]);
-    shown = describeRun(run);
-    expect(run.code, shown).to.equal(0);
-    found = printedBlocks(run.stdout);
-    expect([...found.keys()], shown).to.deep.equal(["explode", "later", "json", "context"]);
+    found = await fixtureBlocks(FIXTURE, ["explode", "later", "json", "context"]);
   });
 
   const cases: Array<[string, string, string[]]> = [

@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { expect } from "chai";
-import { repoRoot, type MntRun } from "../helpers/mnt.ts";
+import { repoRoot, runMnt, type MntRun } from "../helpers/mnt.ts";
 
 export const fixturesDir = path.join(repoRoot, "test", "fixtures");
 
@@ -51,4 +51,14 @@ export function printedBlocks(stdout: string): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const [, name, body] of stdout.matchAll(/^--- (\w+)\n([\s\S]*?)\n--- end$/gm)) out.set(name!, body!.split("\n"));
   return out;
+}
+
+/** Runs a fixture with `mnt exec --slots 1 -q`, expects exit 0 and exactly the blocks `names`, in order. */
+export async function fixtureBlocks(name: string, names: string[]): Promise<Map<string, string[]>> {
+  const run = await runMnt(["exec", fixture(name), "--slots", "1", "-q"]);
+  const shown = describeRun(run);
+  expect(run.code, shown).to.equal(0);
+  const found = printedBlocks(run.stdout);
+  expect([...found.keys()], shown).to.deep.equal(names);
+  return found;
 }

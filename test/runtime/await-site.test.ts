@@ -2,8 +2,7 @@
 // show it, and no frame of mnt's master. Runs the real `mnt exec` (run `npm run build` first).
 import path from "node:path";
 import { expect } from "chai";
-import { runMnt } from "../helpers/mnt.ts";
-import { describeRun, printedBlocks, escapeRegExp, fixture, fixturesDir, lineOf } from "../cli/support.ts";
+import { escapeRegExp, fixtureBlocks, fixturesDir, lineOf } from "../cli/support.ts";
 
 const FIXTURE = "await-site.ts";
 
@@ -12,14 +11,9 @@ const awaitedAt = (marker: string) => new RegExp(`^    at async (Object\\.)?main
 describe("runtime: where main awaited a failed op", function () {
   this.timeout(60_000);
   let found: Map<string, string[]>;
-  let shown: string;
 
   before(async () => {
-    const run = await runMnt(["exec", fixture(FIXTURE), "--slots", "1", "-q"]);
-    shown = describeRun(run);
-    expect(run.code, shown).to.equal(0);
-    found = printedBlocks(run.stdout);
-    expect([...found.keys()], shown).to.deep.equal(["direct", "all"]);
+    found = await fixtureBlocks(FIXTURE, ["direct", "all"]);
   });
 
   it("awaited directly: the last line is main's await, after the op's own frames", () => {

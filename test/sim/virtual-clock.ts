@@ -119,16 +119,7 @@ export class VirtualClock implements Clock {
 
   private push(time: number, action: () => void, scheduler: boolean): Timed {
     const event: Timed = { time, seq: this.seq++, action, scheduler };
-    const heap = this.heap;
-    let i = heap.length;
-    heap.push(event);
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!before(event, heap[parent]!)) break;
-      heap[i] = heap[parent]!;
-      i = parent;
-    }
-    heap[i] = event;
+    this.pushBack(event);
     return event;
   }
 
