@@ -13,7 +13,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { localConnector } from "../core/connections/local.ts";
-import { sshAgentConnector } from "../core/connections/ssh/agent-over-ssh.ts";
+import { agentConnector } from "../cli/remote-hosts.ts";
 import { connectSsh, type SshConnectOptions } from "../core/connections/ssh/connect.ts";
 import type { AgentSpec } from "../core/runtime/runtime.ts";
 
@@ -63,7 +63,7 @@ try {
       host: host.name,
       slots: 2,
       programPath: PROGRAM_FILE,
-      connect: sshAgentConnector({ session: ready.session, workDir: ready.entry.workDir, release: ready.folder, agentFile: AGENT_FILE, node: ready.node }),
+      connect: agentConnector(ready),
     };
   };
   const local: BenchSpec = { host: "local", slots: 2, programPath: path.join(release.dir, PROGRAM_FILE), connect: localConnector(path.join(release.dir, AGENT_FILE)) };

@@ -2,7 +2,9 @@
 // --no-deploy only checks that every host has its release), says up front which hosts cannot be
 // used and why, and turns the usable ones into agent specs that start the agent from each host's
 // release, over the host's one SSH connection.
+import { launchedAgentConnector, LaunchedHost } from "../core/connections/launch.ts";
 import { sshAgentConnector } from "../core/connections/ssh/agent-over-ssh.ts";
+import { HostSession } from "../core/connections/ssh/host-session.ts";
 import type { HostEntry } from "../core/hosts/inventory.ts";
 import { loadInventory } from "../core/hosts/inventory.ts";
 import { MntError } from "../core/errors.ts";
@@ -76,8 +78,12 @@ export async function remoteAgents(options: RemoteAgentsOptions): Promise<Remote
   return { agents, slaves, close };
 }
 
-function agentConnector(host: DeployedHost, onStderrLine: (line: string) => void): () => Promise<AgentConnection> {
-  return sshAgentConnector({ session: host.session, workDir: host.entry.workDir, release: host.folder, agentFile: AGENT_FILE, node: host.node, onStderrLine });
+/** Starts agents from a deployed host's release, the way the host is reached (SSH or its launch command). */
+export function agentConnector(host: DeployedHost, onStderrLine?: (line: string) => void): () => Promise<AgentConnection> {
+  const where = { workDir: host.entry.workDir, release: host.folder, agentFile: AGENT_FILE, node: host.node, onStderrLine };
+  if (host.session instanceof LaunchedHost) return launchedAgentConnector({ host: host.session, ...where });
+  if (host.session instanceof HostSession) return sshAgentConnector({ session: host.session, ...where });
+  throw new Error(`${host.entry.name}: reached neither over SSH nor by a launch command`);
 }
 
 /** A host down at the start: each attempt deploys it first, until that has worked once. */

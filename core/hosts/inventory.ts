@@ -6,13 +6,15 @@ import path from "node:path";
 import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node } from "yaml";
 import { ConfigError, MntError } from "../errors.ts";
 import { expandHome } from "../local-path.ts";
-import { FIELDS, MESSAGES, didYouMean, inventorySchema, type HostSettings, type RawInventory } from "./schema.ts";
+import { FIELDS, MESSAGES, SSH_ONLY_FIELDS, didYouMean, inventorySchema, type HostSettings, type RawInventory } from "./schema.ts";
 
 export interface HostEntry {
   /** Display name, unique in the inventory (default: the address). */
   name: string;
-  /** Host name, IP or ~/.ssh/config alias, as written. */
+  /** Host name, IP or ~/.ssh/config alias, as written; a launched host's is its name. */
   address: string;
+  /** The command that reaches the host instead of SSH (`launch:`), e.g. ["docker", "exec", "-i", "box", "--"]; null: SSH. */
+  launch: string[] | null;
   /** Undefined when the inventory does not set it: OpenSSH config resolution applies. */
   user?: string;
   /** Undefined when the inventory does not set it: OpenSSH config resolution applies. */
@@ -113,6 +115,7 @@ export function parseInventory(text: string, file: string): Inventory {
     }
   }
   checkUniqueNames(data, doc, report);
+  checkHowReached(data, doc, report);
 
   if (problems.length > 0 || !result.success) {
     problems.sort((a, b) => a.offset - b.offset || a.rank - b.rank);
@@ -133,8 +136,10 @@ function resolveHost(host: RawInventory["hosts"][number], defaults: HostSettings
   const pick = <K extends keyof HostSettings>(key: K): HostSettings[K] => (host[key] !== undefined ? host[key] : defaults[key]);
   const local = (p: string) => path.resolve(baseDir, expandHome(p));
   const entry: Omit<HostEntry, "position"> = {
-    name: host.name ?? host.address,
-    address: host.address,
+    // The schema guarantees an address, or a launch command and a name.
+    name: (host.name ?? host.address)!,
+    address: (host.address ?? host.name)!,
+    launch: host.launch ? [...host.launch] : null,
     identityFiles: (pick("identityFiles") ?? []).map(local),
     slots: pick("slots") ?? HOST_DEFAULTS.slots,
     node: pick("node") ?? HOST_DEFAULTS.node,
@@ -171,6 +176,24 @@ function checkUniqueNames(data: unknown, doc: Document, report: (offset: number,
     const where = ["hosts", i, field];
     const fix = field === "address" ? " (give one of them a name)" : "";
     report(locate(doc, where, "value").offset, where, `the name ${JSON.stringify(value)} is already used by hosts[${first}]${fix}`);
+  });
+}
+
+/** A host has an address (SSH) or launch (a command), not both; with launch, a name and no SSH settings of its own. */
+function checkHowReached(data: unknown, doc: Document, report: (offset: number, where: PathKey[], message: string) => void): void {
+  const hosts = (data as { hosts?: unknown } | null)?.hosts;
+  if (!Array.isArray(hosts)) return;
+  hosts.forEach((host: unknown, i) => {
+    if (typeof host !== "object" || host === null || Array.isArray(host)) return;
+    const fields = host as Record<string, unknown>;
+    const problem = (field: string, message: string) => report(locate(doc, ["hosts", i, field], "value").offset, ["hosts", i, field], message);
+    if (fields.launch === undefined) {
+      if (fields.address === undefined) problem("address", MESSAGES.addressOrLaunch);
+      return;
+    }
+    if (fields.address !== undefined) problem("launch", MESSAGES.notBoth);
+    if (fields.name === undefined) problem("name", MESSAGES.launchName);
+    for (const field of SSH_ONLY_FIELDS) if (fields[field] !== undefined) problem(field, MESSAGES.sshOnly);
   });
 }
 

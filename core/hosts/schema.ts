@@ -15,7 +15,12 @@ export const MESSAGES = {
   address: "expected a host name, IP or ~/.ssh/config alias (no spaces, not starting with -)",
   jump: "expected [user@]host[:port] or a ~/.ssh/config alias (no spaces, not starting with -)",
   localPath: "expected a path (~ and ~/ are expanded, ~user is not)",
-  host: "expected a mapping with an address",
+  host: "expected a mapping with an address (or launch)",
+  launch: "expected a command as a list of words, e.g. [docker, exec, -i, box, --]",
+  addressOrLaunch: "required (an SSH host name or IP), or launch: a command that reaches the host",
+  notBoth: "a host has an address (reached over SSH) or launch (reached by that command), not both",
+  launchName: "required with launch (how the host is named in output)",
+  sshOnly: "an SSH setting, not used with launch (remove it)",
   hosts: "expected a list of hosts",
   noHosts: "expected at least one host",
   defaults: "expected a mapping of host fields",
@@ -56,10 +61,17 @@ const optionalSettings = Object.fromEntries(Object.entries(hostSettings).map(([k
 
 export const defaultsSchema = z.strictObject(optionalSettings, { error: MESSAGES.defaults });
 
+/** Host fields that only mean something over SSH. */
+export const SSH_ONLY_FIELDS = ["user", "port", "identityFiles", "jump", "strictHostKeyChecking", "connectTimeoutMs", "knownHostsFile", "sshConfigFile"] as const;
+
+// Which of address and launch a host has, and what goes with launch, is checked by the inventory
+// (checkHowReached) on the raw data: those lines are wanted even when other fields are wrong.
 export const hostSchema = z.strictObject(
   {
-    address: sshName(MESSAGES.address),
+    address: sshName(MESSAGES.address).optional(),
     name: string().optional(),
+    // Only per host: it names one machine (a container, a namespace), like address does.
+    launch: z.array(z.string({ error: MESSAGES.launch }).min(1, { error: MESSAGES.nonEmpty }), { error: MESSAGES.launch }).min(1, { error: MESSAGES.launch }).optional(),
     ...optionalSettings,
   },
   { error: MESSAGES.host },

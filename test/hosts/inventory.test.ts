@@ -36,8 +36,8 @@ describe("hosts inventory", () => {
     it("parses and gives the documented values", () => {
       const inventory = loadInventory(EXAMPLE);
       expect(inventory.file).to.equal(EXAMPLE);
-      const [fast, pi, board, runner] = inventory.hosts;
-      expect(inventory.hosts).to.have.length(4);
+      const [fast, pi, board, runner, box] = inventory.hosts;
+      expect(inventory.hosts).to.have.length(5);
       expect(fast).to.deep.equal({
         name: "fast-1",
         address: "10.0.0.11",
@@ -49,6 +49,7 @@ describe("hosts inventory", () => {
         workDir: "~/.cache/mnt",
         tags: ["x64", "fast"],
         jump: [],
+        launch: null,
         strictHostKeyChecking: "yes",
         connectTimeoutMs: 10000,
         position: { line: 25, col: 5 },
@@ -69,6 +70,8 @@ describe("hosts inventory", () => {
       expect(runner!.jump).to.deep.equal(["bastion.example.org"]);
       expect(runner!.tags).to.deep.equal([]);
       expect(runner!.position).to.deep.equal({ line: 36, col: 5 });
+      expect(box).to.deep.include({ name: "build-box", slots: 4 });
+      expect(box!.launch).to.deep.equal(["docker", "exec", "-i", "build-box", "--"]);
     });
 
     it("shows every field, each with a comment", () => {
@@ -91,6 +94,7 @@ describe("hosts inventory", () => {
         workDir: "~/.cache/mnt",
         tags: [],
         jump: [],
+        launch: null,
         strictHostKeyChecking: "yes",
         connectTimeoutMs: 10000,
         position: { line: 2, col: 5 },
@@ -233,8 +237,22 @@ describe("hosts inventory", () => {
         "hosts.yaml:4:7: defaults.identityFiles[1]: expected a path (~ and ~/ are expanded, ~user is not)");
     });
 
+    it("launch: a host reached by a command has a name, no address and no SSH settings of its own", () => {
+      const inventory = parseInventory("defaults:\n  user: bob\nhosts:\n  - name: box\n    launch: [docker, exec, -i, box, --]\n  - address: web\n", "hosts.yaml");
+      expect(inventory.hosts[0]).to.deep.include({ name: "box", launch: ["docker", "exec", "-i", "box", "--"] });
+      expect(inventory.hosts[1]).to.deep.include({ name: "web", address: "web", launch: null, user: "bob" });
+      expect(errorsOf("hosts:\n  - address: a\n    launch: [x]\n")).to.deep.equal([
+        "hosts.yaml:2:5: hosts[0].name: required with launch (how the host is named in output)",
+        "hosts.yaml:3:13: hosts[0].launch: a host has an address (reached over SSH) or launch (reached by that command), not both",
+      ]);
+      rejects("hosts:\n  - name: b\n    launch: [x]\n    port: 22\n", "hosts.yaml:4:11: hosts[0].port: an SSH setting, not used with launch (remove it)");
+      rejects("hosts:\n  - name: b\n    launch: []\n", "hosts.yaml:3:13: hosts[0].launch: expected a command as a list of words, e.g. [docker, exec, -i, box, --]");
+      rejects("hosts:\n  - name: b\n    launch: docker exec box\n", "hosts.yaml:3:13: hosts[0].launch: expected a command as a list of words, e.g. [docker, exec, -i, box, --]");
+      rejects("defaults:\n  launch: [x]\nhosts:\n  - address: a\n", "hosts.yaml:2:3: defaults.launch: unknown field");
+    });
+
     it("a missing address points at the host's mapping", () => {
-      rejects("hosts:\n  - address: a\n  - name: web\n    port: 22\n", "hosts.yaml:3:5: hosts[1].address: required");
+      rejects("hosts:\n  - address: a\n  - name: web\n    port: 22\n", "hosts.yaml:3:5: hosts[1].address: required (an SSH host name or IP), or launch: a command that reaches the host");
     });
 
     it("an address ssh would read as an option", () => {
@@ -249,7 +267,7 @@ describe("hosts inventory", () => {
     });
 
     it("a host that is not a mapping", () => {
-      rejects("hosts:\n  - address: a\n  - b.lab\n", "hosts.yaml:3:5: hosts[1]: expected a mapping with an address");
+      rejects("hosts:\n  - address: a\n  - b.lab\n", "hosts.yaml:3:5: hosts[1]: expected a mapping with an address (or launch)");
     });
 
     it("a top level that is not a mapping", () => {
@@ -265,7 +283,7 @@ describe("hosts inventory", () => {
       rejects("hosts:\n  - address: a\n    identityFile: [k]\n", "hosts.yaml:3:5: hosts[0].identityFile: unknown field (did you mean identityFiles?)");
       expect(errorsOf("hosts:\n  - hostname: a\n")).to.deep.equal([
         "hosts.yaml:2:5: hosts[0].hostname: unknown field (did you mean address?)",
-        "hosts.yaml:2:5: hosts[0].address: required",
+        "hosts.yaml:2:5: hosts[0].address: required (an SSH host name or IP), or launch: a command that reaches the host",
       ]);
       rejects("hosts:\n  - address: a\n    colour: red\n", "hosts.yaml:3:5: hosts[0].colour: unknown field");
       rejects("hosts:\n  - address: a\nDefaults: {}\n", "hosts.yaml:3:1: Defaults: unknown field (did you mean defaults?)");
@@ -304,7 +322,7 @@ describe("hosts inventory", () => {
         "hosts.yaml:2:10: defaults.slots: expected a whole number of at least 1, or auto",
         "hosts.yaml:5:11: hosts[0].port: expected a whole number from 1 to 65535",
         "hosts.yaml:6:15: hosts[0].tags[1]: expected a string",
-        "hosts.yaml:7:5: hosts[1].address: required",
+        "hosts.yaml:7:5: hosts[1].address: required (an SSH host name or IP), or launch: a command that reaches the host",
         "hosts.yaml:8:28: hosts[1].strictHostKeyChecking: expected yes or accept-new",
         "hosts.yaml:9:5: hosts[1].prot: unknown field (did you mean port?)",
       ]);

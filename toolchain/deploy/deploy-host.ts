@@ -4,7 +4,7 @@
 // keeps working until the new release is whole and checked.
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import type { SshSession } from "../../core/connections/ssh/connect.ts";
+import type { HostShell } from "../../core/connections/connection.ts";
 import type { HostFacts } from "../../core/connections/ssh/probe.ts";
 import { MntError } from "../../core/errors.ts";
 import { compareDotted, sha256Hex, type ManifestFile } from "../../core/protocol/manifest.ts";
@@ -29,7 +29,7 @@ export interface FolderOnHost {
 
 export interface HostContext {
   name: string;
-  session: SshSession;
+  session: HostShell;
   facts: HostFacts;
   workDir: string;
 }

@@ -4,7 +4,7 @@
 // system (NFS homes, a bind mount: they read the same id from a marker file) receive it once.
 import { remoteDirWord } from "../../core/connections/ssh/agent-over-ssh.ts";
 import { checkHost, type CheckOptions, type HostCheck } from "../../core/connections/ssh/check-hosts.ts";
-import type { HostSession } from "../../core/connections/ssh/host-session.ts";
+import type { HostLink } from "../../core/connections/connection.ts";
 import { SHIP_NODE } from "../../core/connections/ssh/probe.ts";
 import { MntError } from "../../core/errors.ts";
 import type { HostEntry } from "../../core/hosts/inventory.ts";
@@ -37,7 +37,7 @@ export interface DeployRequest {
 export interface DeployedHost {
   entry: HostEntry;
   check: HostCheck;
-  session: HostSession;
+  session: HostLink;
   target: Target;
   release: Release;
   /** The release folder relative to the work folder (`releases/<id>`): the agents run there. */

@@ -2,7 +2,7 @@
 // --delete`), through mnt's own SSH session (session-shell.ts): the host key policy, user, keys,
 // agent and jump hosts are mnt's, and no second login happens.
 import path from "node:path";
-import type { SshSession } from "../../core/connections/ssh/connect.ts";
+import type { HostShell } from "../../core/connections/connection.ts";
 import { homeRelative } from "./remote-path.ts";
 import { parseRsyncStats, rsyncReason } from "./rsync-output.ts";
 import { runWithSessionShell, SESSION_HOST, sessionShellCommand } from "./session-shell.ts";
@@ -48,8 +48,8 @@ export interface TransferResult {
 /** Exit status of a shell that did not find the command: the host has no rsync. */
 const COMMAND_NOT_FOUND = 127;
 
-export async function rsyncPush(session: SshSession, options: RsyncPushOptions): Promise<TransferResult> {
-  const label = options.label ?? session.target.given;
+export async function rsyncPush(session: HostShell, options: RsyncPushOptions): Promise<TransferResult> {
+  const label = options.label ?? "the host";
   const where = `${label}: rsync to ${options.remoteDir}`;
   const args = rsyncArgs(options);
   let run;

@@ -1,7 +1,11 @@
 // Sends a local folder into a folder under the host's work folder, through the host's SSH
-// connection: a host with nothing to build on gets one tar stream; otherwise rsync (or SFTP where
-// the host has no rsync) sends only what differs, and files unchanged from `linkFrom` (the current
-// release) are linked there instead of sent.
+// connection or launch command: a host with nothing to build on gets one tar stream; otherwise
+// rsync (or, over SSH, SFTP where the host has no rsync) sends only what differs, and files
+// unchanged from `linkFrom` (the current release) are linked there instead of sent. A launched
+// host without rsync gets the whole folder as a tar stream: it has no SFTP server to talk to.
+import type { HostShell } from "../../core/connections/connection.ts";
+import type { SshSession } from "../../core/connections/ssh/connect.ts";
+import { MntError } from "../../core/errors.ts";
 import type { ManifestFile } from "../../core/protocol/manifest.ts";
 import type { HostContext } from "./deploy-host.ts";
 import { remoteJoin } from "./remote-path.ts";
@@ -48,8 +52,18 @@ export async function sendFolder(host: HostContext, request: SendRequest): Promi
       if (!isRsyncMissing(error)) throw error;
     }
   }
+  if (!isSshSession(host.session)) {
+    if (!host.facts.tar) throw new MntError("infrastructure", `${host.name}: has neither rsync nor tar to receive files with`, "install rsync (or tar) there");
+    const result = await tarPush(host.session, { localDir: request.localDir, files: request.files, remoteDir, label: host.name });
+    return { ...result, via: "tar" };
+  }
   const result = await sftpPush(host.session, { localDir: request.localDir, remoteDir, files: request.files, seedFrom: linkFrom, checksum: request.byContent, label: host.name, onBytes: request.onBytes });
   return { bytesSent: result.bytesSent, filesChanged: result.filesChanged, via: "sftp" };
+}
+
+/** An SSH connection (it can speak SFTP), as opposed to a launch command. */
+function isSshSession(shell: HostShell): shell is SshSession {
+  return "client" in shell;
 }
 
 /** `to` as seen from `from`, both under the work folder: `releases/a` from `releases/.incoming-b` is `../../releases/a`. */

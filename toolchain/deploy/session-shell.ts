@@ -17,8 +17,7 @@ import { existsSync } from "node:fs";
 import type { Socket } from "node:net";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
-import type { ClientChannel } from "ssh2";
-import type { SshSession } from "../../core/connections/ssh/connect.ts";
+import type { HostShell, ShellChannel } from "../../core/connections/connection.ts";
 
 /** The host name the program is given (`mnt-session:path`); the session decides where it goes. */
 export const SESSION_HOST = "mnt-session";
@@ -69,7 +68,7 @@ export function sessionShellCommand(): string {
 }
 
 /** Runs `file args` (whose args name sessionShellCommand() and SESSION_HOST) to its end. */
-export function runWithSessionShell(session: SshSession, file: string, args: string[], options: SessionShellOptions = {}): Promise<SessionShellResult> {
+export function runWithSessionShell(session: HostShell, file: string, args: string[], options: SessionShellOptions = {}): Promise<SessionShellResult> {
   if (!existsSync(BRIDGE_FILE)) return Promise.reject(new Error(`the session shell bridge is missing: ${BRIDGE_FILE}`));
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { stdio: ["ignore", "pipe", "pipe", "ipc"], env: bridgeEnv(options.env ?? process.env) });
@@ -130,11 +129,11 @@ function bridgeEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 /** One remote command joined to the program's pipes, from exec to the exit status told to the bridge. */
 class Relay {
   readonly ended: Promise<RemoteCommandEnd>;
-  private channel: ClientChannel | null = null;
+  private channel: ShellChannel | null = null;
   private cutReason: string | null = null;
 
   constructor(
-    session: SshSession,
+    session: HostShell,
     private readonly child: ChildProcess,
     words: string[],
     private readonly input: Socket,
@@ -175,7 +174,7 @@ class Relay {
     this.output.destroy();
   }
 
-  private async join(channel: ClientChannel, end: RemoteCommandEnd, onSent?: (bytes: number) => void): Promise<void> {
+  private async join(channel: ShellChannel, end: RemoteCommandEnd, onSent?: (bytes: number) => void): Promise<void> {
     const stderr: Buffer[] = [];
     channel.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
     channel.on("error", (error: Error) => (end.error ??= error.message));

@@ -4,7 +4,7 @@
 // went from 2.33 s with rsync through the session to 2.06 s; creating the files on the hosts is
 // most of what is left.
 import { spawn } from "node:child_process";
-import type { SshSession } from "../../core/connections/ssh/connect.ts";
+import type { HostShell } from "../../core/connections/connection.ts";
 import { remoteDirWord } from "../../core/connections/ssh/agent-over-ssh.ts";
 import type { ManifestFile } from "../../core/protocol/manifest.ts";
 import { TransferError, firstLine, fixForReason } from "./transfer-error.ts";
@@ -17,7 +17,7 @@ export interface TarPushOptions {
   label: string;
 }
 
-export async function tarPush(session: SshSession, options: TarPushOptions): Promise<{ bytesSent: number; filesChanged: number }> {
+export async function tarPush(session: HostShell, options: TarPushOptions): Promise<{ bytesSent: number; filesChanged: number }> {
   const where = `${options.label}: tar to ${options.remoteDir}`;
   const dir = remoteDirWord(options.remoteDir);
   const channel = await session.exec(`rm -rf ${dir} && mkdir -p ${dir} && cd ${dir} && tar -xf -`);

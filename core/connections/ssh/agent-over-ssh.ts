@@ -3,7 +3,7 @@
 // SSH connection, in the release folder, and its stdin/stdout carry the frames while its stderr
 // lines are the agent's own messages. When the connection drops, the agent on the host sees its
 // stdin close and exits with its slaves, and the runtime reconnects through `connect` again.
-import { quote } from "shell-quote";
+import { agentCommand, type AgentCommandOptions } from "../agent-command.ts";
 import type { AgentConnection } from "../connection.ts";
 import { LineSplitter } from "../../protocol/line-splitter.ts";
 import { streamTransport } from "../../protocol/stream-transport.ts";
@@ -11,28 +11,15 @@ import { MntError } from "../../errors.ts";
 import type { SshSession } from "./connect.ts";
 import type { HostSession } from "./host-session.ts";
 
-export interface RemoteAgentOptions {
+export { remoteDirWord } from "../agent-command.ts";
+
+export interface RemoteAgentOptions extends AgentCommandOptions {
   session: HostSession;
-  /** The remote work folder; a leading `~/` is the remote user's home. */
-  workDir: string;
-  /** The release folder relative to the work folder (`releases/<release-id>`): the agent's working directory. */
-  release: string;
-  /** The agent bundle, relative to the release folder. */
-  agentFile: string;
-  /** The shell command that runs Node.js there (the user's own words, or a quoted shipped one: not quoted again). */
-  node: string;
   onStderrLine?: (line: string) => void;
 }
 
 /** How long the agent gets to exit after its stdin closed, before the SSH connection is cut. */
 const EXIT_GRACE_MS = 2000;
-
-/** A shell word for the work folder: `~/x` becomes "$HOME"/x so the remote shell expands it. */
-export function remoteDirWord(dir: string): string {
-  if (dir === "~") return '"$HOME"';
-  if (dir.startsWith("~/")) return `"$HOME"/${quote([dir.slice(2)])}`;
-  return quote([dir]);
-}
 
 export function sshAgentConnector(options: RemoteAgentOptions): () => Promise<AgentConnection> {
   return async () => {
@@ -47,8 +34,7 @@ export function sshAgentConnector(options: RemoteAgentOptions): () => Promise<Ag
 }
 
 async function startAgent(options: RemoteAgentOptions, session: SshSession): Promise<AgentConnection> {
-  const command = `cd ${remoteDirWord(options.workDir)}/${quote([options.release])} && exec ${options.node} ${quote([options.agentFile])}`;
-  const channel = await session.exec(command);
+  const channel = await session.exec(agentCommand(options));
   const stderr = new LineSplitter((lines) => lines.forEach((line) => options.onStderrLine?.(line)));
   channel.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
   channel.stderr.on("end", () => stderr.end());

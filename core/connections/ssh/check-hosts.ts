@@ -1,6 +1,9 @@
 // Every host of an inventory, checked at once: reachable, logged in, host key status, and what it
 // runs (probe.ts). `mnt hosts check` prints it; `mnt deploy` and `mnt exec --hosts` go on using
-// each usable host's connection (HostSession) for the deploy and the agents.
+// each usable host's link (an SSH HostSession, or a LaunchedHost for `launch:`) for the deploy and
+// the agents.
+import type { HostLink } from "../connection.ts";
+import { LaunchedHost } from "../launch.ts";
 import type { HostEntry } from "../../hosts/inventory.ts";
 import { MntError } from "../../errors.ts";
 import type { SshConnectOptions } from "./connect.ts";
@@ -11,7 +14,7 @@ export interface HostCheck {
   host: HostEntry;
   /** The host can run agents. */
   usable: boolean;
-  /** "known" | "recorded" (accept-new) once the connection was made. */
+  /** "known" | "recorded" (accept-new) once the connection was made; null for a launched host (no host key). */
   hostKey: "known" | "recorded" | null;
   hostKeyFingerprint: string | null;
   facts: HostFacts | null;
@@ -20,8 +23,8 @@ export interface HostCheck {
   after: Probe["after"];
   /** Why it is not usable: one line naming the host. */
   error: MntError | null;
-  /** The host's connection, open when usable and kept (keepOpen): the deploy and the agents use it. */
-  session: HostSession | null;
+  /** The host's link, open when usable and kept (keepOpen): the deploy and the agents use it. */
+  session: HostLink | null;
   /** How it was reached: the agents connect again the same way. */
   sshOptions: SshConnectOptions;
   elapsedMs: number;
@@ -62,10 +65,12 @@ export async function checkHost(host: HostEntry, options: CheckOptions): Promise
   const sshOptions = sshOptionsFor(host, options);
   const check: HostCheck = { host, usable: false, hostKey: null, hostKeyFingerprint: null, facts: null, nodeId: "", after: null, error: null, session: null, sshOptions, elapsedMs: 0 };
   try {
-    const connection = new HostSession(host.address, sshOptions);
+    const connection = host.launch ? new LaunchedHost(host.name, host.launch) : new HostSession(host.address, sshOptions);
     const session = await connection.get();
-    check.hostKey = session.hostKey;
-    check.hostKeyFingerprint = session.hostKeyFingerprint;
+    if ("hostKey" in session) {
+      check.hostKey = session.hostKey;
+      check.hostKeyFingerprint = session.hostKeyFingerprint;
+    }
     const probe = await probeHost(session, { node: host.node, workDir: host.workDir, known: options.known, after: options.after });
     check.facts = probe.facts;
     check.nodeId = probe.nodeId;

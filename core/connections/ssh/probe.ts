@@ -3,7 +3,7 @@
 // unusable), the C library, cores, free disk in the work folder, rsync.
 import { quote } from "shell-quote";
 import { remoteDirWord } from "./agent-over-ssh.ts";
-import type { SshSession } from "./connect.ts";
+import type { HostShell } from "../connection.ts";
 
 export const MIN_NODE_MAJOR = 18;
 
@@ -70,7 +70,7 @@ export interface Probe {
 /** Separates the probe's lines from those of the script run after it. */
 const AFTER_MARK = "--- mnt probe end ---";
 
-export async function probeHost(session: SshSession, options: ProbeOptions): Promise<Probe> {
+export async function probeHost(session: HostShell, options: ProbeOptions): Promise<Probe> {
   const { node, workDir, known } = options;
   const dir = remoteDirWord(workDir);
   const shipped = node === SHIP_NODE;
