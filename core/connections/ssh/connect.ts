@@ -1,12 +1,15 @@
 // One SSH connection to a host with ssh2, the way OpenSSH would make it: the target resolved from
 // the user's ssh config, host keys always verified against known_hosts, ssh-agent then identity
 // files, jump hosts chained with forwardOut, keepalives on, and retries (with backoff) only for
-// errors a retry can fix (refused, unreachable, timed out, DNS).
+// errors a retry can fix (refused, unreachable, timed out, DNS, dropped before the handshake). At
+// most HANDSHAKES_PER_SSHD logins at once go to one sshd (handshake-gate.ts: MaxStartups).
 import { existsSync, readFileSync } from "node:fs";
 import type { Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
 import ssh2, { type AnyAuthMethod, type ClientChannel, type ConnectConfig } from "ssh2";
 import { MntError } from "../../errors.ts";
+import { channelOpenRefused, endedWithout, keepExitStatus } from "./channel-end.ts";
+import { enterHandshake } from "./handshake-gate.ts";
 import { checkHostKey, fingerprint, hostFieldMatches, knownHostsName, readKnownHosts, recordHostKey, type HostKeyStatus } from "./known-hosts.ts";
 import { resolveTarget, type ResolveOptions, type SshTarget } from "./resolve.ts";
 
@@ -38,12 +41,18 @@ export interface SshSession {
   hostKey: "known" | "recorded";
   hostKeyFingerprint: string;
   exec(command: string): Promise<ClientChannel>;
-  /** Runs a command to its end; `input` is written to its stdin. */
+  /**
+   * Runs a command to its end; `input` is written to its stdin. A command that ends without an exit
+   * code (killed by a signal, the connection lost, the channel closed by sshd) throws a one-line
+   * MntError saying which, so `code` is always a number.
+   */
   run(command: string, input?: Buffer | string): Promise<{ code: number | null; stdout: string; stderr: string }>;
   onClose(listener: (error?: Error) => void): void;
   close(): void;
 }
 
+/** ssh2's words for a connection closed before the SSH handshake (sshd's MaxStartups drop does that). */
+const DROPPED = /Connection lost before handshake/;
 const RETRYABLE = new Set(["ECONNREFUSED", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN", "ECONNRESET", "EPIPE"]);
 const DEFAULT_HOST_KEY_ALGORITHMS = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"];
 
@@ -115,6 +124,10 @@ function connectOne(target: SshTarget, options: SshConnectOptions, sock?: Readab
   const where = `${options.label} (${target.user}@${target.hostname}:${target.port})`;
   const names = hostKeyNames(target);
   const known = readKnownHosts(target.knownHostsFiles);
+  return enterHandshake(`${target.hostname}:${target.port}`).then((leave) => connectGated(target, options, sock, where, names, known).finally(leave));
+}
+
+function connectGated(target: SshTarget, options: SshConnectOptions, sock: Readable | undefined, where: string, names: string[], known: ReturnType<typeof readKnownHosts>): Promise<SshSession> {
   let keyOutcome: { status: HostKeyStatus; fingerprint: string; keyType: string; blob: Buffer } | null = null;
   let recorded = false;
   const tried: string[] = [];
@@ -159,7 +172,7 @@ function connectOne(target: SshTarget, options: SshConnectOptions, sock?: Readab
       if (settled) return;
       settled = true;
       client.setNoDelay(true);
-      resolve(makeSession(client, target, recorded ? "recorded" : "known", keyOutcome?.fingerprint ?? ""));
+      resolve(makeSession(client, target, recorded ? "recorded" : "known", keyOutcome?.fingerprint ?? "", options.label));
     });
     client.on("error", (error: Error & { level?: string; code?: string }) => {
       if (settled) return;
@@ -169,9 +182,11 @@ function connectOne(target: SshTarget, options: SshConnectOptions, sock?: Readab
         const hint = skipped.length > 0 ? `${skipped.join("; ")}` : `check the user, and that one of these keys is in ~${target.user}/.ssh/authorized_keys there`;
         return fail(new ConnectError(`${where}: authentication refused (tried ${what})`, false, "auth", hint));
       }
-      const retryable = RETRYABLE.has(error.code ?? "") || error.level === "client-timeout" || /Timed out while waiting for handshake/.test(error.message);
+      const retryable = RETRYABLE.has(error.code ?? "") || error.level === "client-timeout" || /Timed out while waiting for handshake/.test(error.message) || DROPPED.test(error.message);
       const reason = error.code ? `${error.code}${error.message.includes(error.code) ? "" : ` ${error.message}`}` : error.message;
-      fail(new ConnectError(`${where}: cannot connect: ${reason.replace(/^connect /, "")}`, retryable, "infrastructure", "check the address and port, and that sshd runs there"));
+      // sshd closes a connection it will not serve before sending its banner: MaxStartups, most often.
+      const hint = DROPPED.test(error.message) ? "sshd dropped it before the handshake: too many logins at once there (MaxStartups in its sshd_config), or a TCP wrapper / firewall refusing this address" : "check the address and port, and that sshd runs there";
+      fail(new ConnectError(`${where}: cannot connect: ${reason.replace(/^connect /, "")}`, retryable, "infrastructure", hint));
     });
     client.on("close", () => fail(new ConnectError(`${where}: the connection closed during the handshake`, true, "infrastructure", "check that sshd accepts connections there")));
     try {
@@ -279,7 +294,7 @@ function authMethods(target: SshTarget, options: SshConnectOptions, tried: strin
 }
 
 /** Exported for tests (a fake ssh2 Client); everyone else gets sessions from connectSsh. */
-export function makeSession(client: Client, target: SshTarget, hostKey: "known" | "recorded", hostKeyFingerprint: string): SshSession {
+export function makeSession(client: Client, target: SshTarget, hostKey: "known" | "recorded", hostKeyFingerprint: string, label = target.given ?? target.hostname): SshSession {
   const closeListeners: Array<(error?: Error) => void> = [];
   let closed = false;
   let lastError: Error | undefined;
@@ -290,8 +305,13 @@ export function makeSession(client: Client, target: SshTarget, hostKey: "known" 
   });
   const exec = (command: string) =>
     new Promise<ClientChannel>((resolve, reject) => {
-      if (closed) return reject(new Error("the SSH connection is closed"));
-      client.exec(command, (error, channel) => (error ? reject(error) : resolve(channel)));
+      if (closed) return reject(new MntError("infrastructure", `${label}: the SSH connection is closed${lastError ? ` (${lastError.message})` : ""}`));
+      client.exec(command, (error, channel) => {
+        if (error) return reject(channelOpenRefused(label, error));
+        // Here, in ssh2's callback: the rest of this read may already carry the command's exit.
+        keepExitStatus(channel);
+        resolve(channel);
+      });
     });
   return {
     target,
@@ -301,7 +321,7 @@ export function makeSession(client: Client, target: SshTarget, hostKey: "known" 
     exec,
     async run(command, input) {
       const channel = await exec(command);
-      return new Promise((resolve) => {
+      return new Promise((resolve, reject) => {
         // Decoded across chunks: a UTF-8 character cut between two reads arrives whole.
         const outText = new StringDecoder("utf8");
         const errText = new StringDecoder("utf8");
@@ -310,8 +330,18 @@ export function makeSession(client: Client, target: SshTarget, hostKey: "known" 
         channel.on("data", (chunk: Buffer) => (stdout += outText.write(chunk)));
         channel.stderr.on("data", (chunk: Buffer) => (stderr += errText.write(chunk)));
         let code: number | null = null;
-        channel.on("exit", (exitCode: number | null) => (code = exitCode));
-        channel.on("close", () => resolve({ code, stdout: stdout + outText.end(), stderr: stderr + errText.end() }));
+        let signal: string | null = null;
+        channel.on("exit", (exitCode: number | null, exitSignal?: string) => {
+          code = exitCode;
+          signal = exitSignal ?? null;
+        });
+        // A write after the command is gone fails; how it ended says what happened.
+        channel.on("error", () => {});
+        channel.on("close", () => {
+          if (code !== null) return resolve({ code, stdout: stdout + outText.end(), stderr: stderr + errText.end() });
+          // A dropped connection closes its channels before the client says so: look a turn later.
+          setImmediate(() => reject(endedWithout({ label, signal, connectionLost: closed || (client as unknown as { _sock?: { destroyed?: boolean } })._sock?.destroyed === true, connectionError: lastError })));
+        });
         channel.end(input);
       });
     },
