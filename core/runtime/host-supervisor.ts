@@ -14,6 +14,7 @@ import type { SlavePort } from "./scheduler/ports.ts";
 import type { Scheduler } from "./scheduler/scheduler.ts";
 import type { ContextOp, WorkerOp } from "./scheduler/types.ts";
 import type { SharedServer } from "./shared-server.ts";
+import type { RunObserver } from "./run-observer.ts";
 
 export interface AgentSpec {
   host: string;
@@ -43,6 +44,8 @@ export interface SupervisorOptions {
   slaveHeartbeatMs: number;
   slaveTimeoutMs: number;
   env?: Record<string, string>;
+  /** Told when an agent's fetch of shared data is served (--trace). */
+  observer?: RunObserver | null;
 }
 
 /** One host's agent, across reconnections. */
@@ -266,7 +269,7 @@ export class HostSupervisor implements SlavePort {
       case FrameType.SlaveExit:
         return this.onSlaveExit(frame);
       case FrameType.SharedFetch:
-        return this.shared.answerFetch(agent.link!.channel, frame);
+        return this.answerFetch(agent, frame);
       case FrameType.Stopped:
         agent.stopped?.();
         return;
@@ -284,6 +287,13 @@ export class HostSupervisor implements SlavePort {
       if (failed) throw errorFromWire(decode(body) as WireError);
       return body.length === 0 ? undefined : decode(body);
     });
+  }
+
+  private answerFetch(agent: AgentHandle, frame: IncomingFrame): void {
+    const observer = this.options.observer;
+    if (!observer) return this.shared.answerFetch(agent.link!.channel, frame);
+    const startedAt = performance.now();
+    this.shared.answerFetch(agent.link!.channel, frame, (hash, bytes, ok) => observer.sharedFetched(agent.spec.host, hash, bytes, startedAt, ok, performance.now()));
   }
 
   private onSlaveReady(agent: AgentHandle, frame: IncomingFrame): void {

@@ -14,6 +14,7 @@ import type { OpSettler, WorkerOp } from "./scheduler/types.ts";
 import { SharedServer } from "./shared-server.ts";
 import { rethrowWithAwaitSite } from "./issue-site.ts";
 import type { Hello } from "../protocol/messages.ts";
+import type { RunObserver } from "./run-observer.ts";
 
 export type { AgentSpec } from "./host-supervisor.ts";
 export type RuntimeEvent = SupervisorEvent | SchedulerEvent;
@@ -51,6 +52,8 @@ export interface RuntimeOptions {
   /** A slave's pipeline holds about this much work (µs): long ops get depth 2, tiny ops up to maxDepth. */
   pipelineBudgetUs?: number;
   env?: Record<string, string>;
+  /** Told about every op, slave and agent of the run (--trace, --joblog); none by default. */
+  observer?: RunObserver;
 }
 
 export const RUNTIME_DEFAULTS = {
@@ -106,10 +109,15 @@ export class Runtime {
   private readonly scheduler: Scheduler;
   private readonly supervisor: HostSupervisor;
   private readonly sharedServer: SharedServer;
+  private readonly observer: RunObserver | null;
 
   constructor(options: RuntimeOptions) {
     const resolved = { ...RUNTIME_DEFAULTS, ...options };
+    const observer = options.observer ?? null;
+    this.observer = observer;
+    observer?.runStarted(options.workerNames, options.contextNames, performance.now());
     const emit = (event: RuntimeEvent) => {
+      observer?.event(event, performance.now());
       for (const listener of this.listeners) listener(event);
     };
     this.sharedServer = new SharedServer({
@@ -121,6 +129,7 @@ export class Runtime {
       emit,
       released: (op) => this.sharedServer.release(op.epoch),
       describeInput: (op) => summarizeInput(Buffer.from(op.payload.buffer, op.payload.byteOffset, op.payload.byteLength)),
+      observer,
     });
     this.supervisor.attach(this.scheduler);
   }
@@ -180,6 +189,7 @@ export class Runtime {
   setShared(key: string, value: unknown): void {
     if (this.scheduler.fatalError) throw this.scheduler.fatalError;
     this.sharedServer.set(key, value);
+    this.observer?.sharedSet(key, performance.now());
   }
 
   /** Stops the run: every op not finished is rejected with `error`. */

@@ -44,16 +44,24 @@ export class SharedServer {
     this.free(this.store.release(epoch));
   }
 
-  /** An agent asks for a blob by hash (once per host; it caches it for its slaves). */
-  answerFetch(channel: FrameChannel, frame: IncomingFrame): void {
+  /**
+   * An agent asks for a blob by hash (once per host; it caches it for its slaves). `done` hears
+   * when the bytes have all been handed to the channel (`ok` false: the blob was freed, or the
+   * channel closed first).
+   */
+  answerFetch(channel: FrameChannel, frame: IncomingFrame, done?: (hash: string, bytes: number, ok: boolean) => void): void {
     const hash = frame.payload.toString("utf8");
     const bytes = this.store.blob(hash);
     if (!bytes) {
       channel.send(FrameType.SharedData, 0, frame.id, encode(new Error(`shared data ${hash.slice(0, 12)} was freed`)), FLAG_ERROR);
+      done?.(hash, 0, false);
       return;
     }
     this.bytesSent += bytes.length;
-    channel.sendStreaming(FrameType.SharedData, 0, frame.id, bytes, 0, SHARED_CHUNK_BYTES).catch(() => {});
+    channel.sendStreaming(FrameType.SharedData, 0, frame.id, bytes, 0, SHARED_CHUNK_BYTES).then(
+      () => done?.(hash, bytes.length, true),
+      () => done?.(hash, bytes.length, false),
+    );
   }
 
   private free(freed: FreedVersions | null): void {

@@ -17,7 +17,8 @@ import { OpState, hostHasTags, type ContextOp, type HostState, type SlaveState, 
 /** What the dispatcher asks of the scheduler. */
 export interface DispatchActions {
   sendOp(op: WorkerOp, slave: SlaveState): void;
-  sendContext(entry: ContextOp, slave: SlaveState): void;
+  /** `replay`: the slave catches up on an entry already broadcast (it is new or catching up). */
+  sendContext(entry: ContextOp, slave: SlaveState, replay: boolean): void;
   /** Starts an extra slave on `host` to catch up (it stops once done). */
   spawnCatchUp(host: HostState): void;
   /** Stops a surplus slave that is done. */
@@ -175,7 +176,7 @@ export class Dispatcher {
   private broadcast(entry: ContextOp): void {
     this.broadcastVersion = entry.seq;
     for (const slave of this.pool) {
-      this.act.sendContext(entry, slave);
+      this.act.sendContext(entry, slave, false);
       slave.ctxSent = entry.seq;
       this.log.sentTo(entry, slave.id);
     }
@@ -184,7 +185,7 @@ export class Dispatcher {
   private replay(slave: SlaveState, upTo: number): void {
     while (slave.ctxSent < upTo) {
       const entry = this.log.at(slave.ctxSent + 1)!;
-      this.act.sendContext(entry, slave);
+      this.act.sendContext(entry, slave, true);
       slave.ctxSent++;
       this.log.sentTo(entry, slave.id);
     }

@@ -1,6 +1,7 @@
 // Settling worker ops exactly once: results, errors, retries after a user exception, cancels and
 // timeouts. Counts what is outstanding, so "idle" is known without a scan.
 import { TimeoutError } from "../../errors.ts";
+import type { OpObserver } from "./op-observer.ts";
 import type { Clock } from "./ports.ts";
 import { OpState, type WorkerOp } from "./types.ts";
 
@@ -24,6 +25,8 @@ export class OpLedger {
     /** Fired when an op's timeout expires: the scheduler cancels it. */
     private readonly onTimeout: (op: WorkerOp, error: TimeoutError) => void,
     private readonly opName: (op: WorkerOp) => string,
+    /** Told of each op's settling (--trace, --joblog); null costs one check. */
+    private readonly observer: OpObserver | null = null,
   ) {}
 
   issued(): void {
@@ -33,12 +36,14 @@ export class OpLedger {
   resolve(op: WorkerOp, value: unknown): void {
     if (!this.close(op)) return;
     this.counters.workerDone++;
+    if (this.observer !== null) this.observer.opSettled(op, null, this.clock.now());
     op.settle.resolve(value);
   }
 
   reject(op: WorkerOp, error: Error): void {
     if (!this.close(op)) return;
     this.counters.workerFailed++;
+    if (this.observer !== null) this.observer.opSettled(op, error, this.clock.now());
     op.settle.reject(error);
   }
 
@@ -46,6 +51,7 @@ export class OpLedger {
   abandon(op: WorkerOp, error: Error): void {
     if (!this.close(op)) return;
     this.counters.workerFailed++;
+    if (this.observer !== null) this.observer.opSettled(op, error, this.clock.now());
     op.settle.abandon(error);
   }
 

@@ -9,6 +9,7 @@ import { Dispatcher } from "./dispatcher.ts";
 import { HostHealth, type HealthOptions, type HostVerdict } from "./host-health.ts";
 import { OpLedger } from "./op-ledger.ts";
 import { OpQueue } from "./op-queue.ts";
+import type { OpObserver } from "./op-observer.ts";
 import { OpRecord } from "./op-record.ts";
 import type { Clock, SlavePort } from "./ports.ts";
 import { SlavePool, type PipelineOptions } from "./slave-pool.ts";
@@ -41,6 +42,8 @@ export interface SchedulerHooks {
   released(op: WorkerOp): void;
   /** A short picture of an op's input, for the poison error. */
   describeInput(op: WorkerOp): string;
+  /** Told about every op's life (--trace, --joblog); absent: the hooks cost one null check each. */
+  observer?: OpObserver | null;
 }
 
 export interface WorkerRequest {
@@ -75,6 +78,7 @@ export class Scheduler {
   private readonly keepAliveTimers = new Set<unknown>();
   private readonly idleWaiters: Array<() => void> = [];
   private readonly counters = { slavesStarted: 0, slavesLost: 0, workerRerun: 0, workerPoisoned: 0 };
+  private readonly observer: OpObserver | null;
 
   constructor(
     private readonly options: SchedulerOptions,
@@ -83,16 +87,21 @@ export class Scheduler {
     private readonly hooks: SchedulerHooks,
   ) {
     this.pool = new SlavePool(options);
+    this.observer = hooks.observer ?? null;
     this.health = { ...options, policy: new HostHealth(options) };
     this.ledger = new OpLedger(
       clock,
       (op) => hooks.released(op),
       (op, error) => this.timedOut(op, error),
       (op) => this.opName(op),
+      this.observer,
     );
     this.dispatcher = new Dispatcher(this.queue, this.pool, this.log, {
       sendOp: (op, slave) => this.sendOp(op, slave),
-      sendContext: (entry, slave) => this.port.sendContext(slave.host.name, slave.id, entry),
+      sendContext: (entry, slave, replay) => {
+        this.port.sendContext(slave.host.name, slave.id, entry);
+        if (this.observer !== null) this.observer.contextSent(entry, slave, replay, this.clock.now());
+      },
       spawnCatchUp: (host) => this.spawnSlave(host, extraSlot(host), true),
       retire: (slave) => this.retire(slave),
       hosts: () => this.hostsNotAside(),
@@ -115,6 +124,7 @@ export class Scheduler {
       settle,
     });
     this.ledger.issued();
+    if (this.observer !== null) this.observer.opIssued(op, this.clock.now());
     if (op.tags && !this.someHostHas(op.tags.tags, true)) {
       this.ledger.reject(op, new MntError("placement", `${this.opName(op)} asks for hosts tagged ${op.tags.tags.join(", ")}, and no host in the inventory has ${op.tags.tags.length === 1 ? "that tag" : "all of them"}`, "add the tags to a host in hosts.yaml, or drop them from the op"));
       return op;
@@ -291,11 +301,17 @@ export class Scheduler {
     this.health.policy.progress(slave.host);
     this.ledger.unassigned(op);
     this.pool.offer(slave);
-    if (op.state !== OpState.Settled) this.settleFromSlave(op, slave, failed, read);
+    const late = op.state === OpState.Settled;
+    if (this.observer !== null) this.observer.opAnswered(op, slave, op.attempt, serviceUs, failed, late, this.clock.now());
+    if (!late) this.settleFromSlave(op, slave, failed, read);
     this.pumpSoon();
   }
 
   contextAck(slaveId: number, seq: number, error: Error | null): void {
+    if (this.observer !== null) {
+      const slave = this.slaves.get(slaveId);
+      if (slave) this.observer.contextAcked(seq, slave, error, this.clock.now());
+    }
     if (this.log.acknowledge(seq, slaveId, error)) this.checkIdle();
   }
 
@@ -519,6 +535,7 @@ export class Scheduler {
     const inOrder = [...slave.inflight.values()];
     const running = runningOp === undefined ? inOrder[0] : runningOp === null ? undefined : slave.inflight.get(runningOp);
     slave.inflight.clear();
+    if (this.observer !== null && running && running.state !== OpState.Settled) this.observer.opLost(running, slave, running.attempt, this.clock.now());
     let rerun = inOrder.filter((op) => op.state !== OpState.Settled);
     for (const op of rerun) this.ledger.unassigned(op);
     if (blame !== null && running && running.state !== OpState.Settled) {
