@@ -26,9 +26,12 @@ export class LaunchedHost implements HostLink, HostShell {
     if (launch.length === 0) throw new Error(`${label}: empty launch command`);
   }
 
-  /** The argv that runs `command` (sh syntax) on the host. */
+  /**
+   * The argv that runs `command` (sh syntax) on the host, from the home folder as an SSH session
+   * starts there: relative paths (rsync's, the work folder's) mean the same on both kinds of host.
+   */
   argv(command: string): string[] {
-    return [...this.launch, "sh", "-c", command];
+    return [...this.launch, "sh", "-c", `cd 2>/dev/null; ${command}`];
   }
 
   get(): Promise<HostShell> {
@@ -107,8 +110,12 @@ class ChildChannel extends Duplex implements ShellChannel {
     this.child.stdin!.write(chunk, () => callback());
   }
 
+  // The end of input is done only once the command has exited: 'close' (which waits for it) then
+  // comes after 'exit', as on an SSH channel, and a reader of both sees the exit status.
   override _final(callback: (error?: Error | null) => void): void {
-    this.child.stdin!.end(() => callback());
+    this.child.stdin!.end();
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return callback();
+    this.child.once("exit", () => callback());
   }
 
   close(): void {

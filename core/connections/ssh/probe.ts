@@ -104,6 +104,13 @@ export async function probeHost(session: HostShell, options: ProbeOptions): Prom
     const eq = line.indexOf("=");
     if (eq > 0) facts.set(line.slice(0, eq), line.slice(eq + 1));
   }
+  // Not even uname answered: the script never ran (a launch command that failed, a shell that
+  // refused it, a channel that closed). What it printed on stderr says why.
+  if (!facts.has("uname")) {
+    const said = result.stderr.trim().split("\n", 1)[0];
+    const ended = result.code === null ? "no exit status" : `exit ${result.code}`;
+    throw new Error(`the probe did not run there (${said ? `${said}; ` : ""}${ended})`);
+  }
   const [os = "?", machine = "?"] = (facts.get("uname") ?? "").split(" ");
   const probed: HostFacts = {
     os,
