@@ -16,6 +16,8 @@ export interface ExecArgs {
   "poison-kills"?: number;
   json: boolean;
   quiet: boolean;
+  trace?: string;
+  joblog?: string;
   "--"?: Array<string | number>;
   _: Array<string | number>;
 }
@@ -35,7 +37,10 @@ export function execBuilder(yargs: Argv): Argv<ExecArgs> {
     .option("poison-kills", { type: "number", group: "Recovery:", describe: "an op whose runs killed this many slaves fails instead of running again [default: 3]" })
     .option("json", { type: "boolean", default: false, describe: "print one JSON summary on stdout at the end" })
     .option("quiet", { type: "boolean", default: false, alias: "q", describe: "no narration, only remote output and errors" })
+    .option("trace", { type: "string", requiresArg: true, group: "Records:", describe: "write the run as a Chrome trace (open it in ui.perfetto.dev): one track per slave, every op run, context op, loss" })
+    .option("joblog", { type: "string", requiresArg: true, group: "Records:", describe: "write one JSON line per settled worker op (id, name, host:slot, attempt, start, service and wait µs, ok/error)" })
     .example("$0 exec examples/pi/pi.ts", "estimate π on local slaves (one per core)")
     .example("$0 exec examples/pi/pi.ts --slots 4 -- --batches 128", "4 slaves; arguments after -- go to main")
-    .example("$0 exec job.ts --json > summary.json", "machine-readable summary") as unknown as Argv<ExecArgs>;
+    .example("$0 exec job.ts --json > summary.json", "machine-readable summary")
+    .example("$0 exec job.ts --trace trace.json --joblog ops.jsonl", "a timeline for ui.perfetto.dev and a line per op") as unknown as Argv<ExecArgs>;
 }

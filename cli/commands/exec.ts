@@ -16,6 +16,7 @@ import { AGENT_FILE } from "../../toolchain/build/release-folder.ts";
 import { createHash } from "node:crypto";
 import { plainReporter } from "../report.ts";
 import { startProgress } from "../progress.ts";
+import { openRunOutputs, type RunOutputs } from "../trace/run-outputs.ts";
 
 export async function execCommand(args: ExecArgs): Promise<number> {
   const started = performance.now();
@@ -70,6 +71,16 @@ async function execProgram(args: ExecArgs, started: number): Promise<number> {
   const recovery = recoveryOptions(args);
   if (args.hosts !== undefined && args.slots !== undefined) throw new MntError("usage", "--slots is for runs on this machine; with --hosts, set slots: in the hosts file");
   if (args.hosts === undefined && args["require-all"]) throw new MntError("usage", "--require-all needs --hosts");
+  // --trace, --joblog: their files open now, so a path that cannot be written stops us before the build.
+  const records = openRunOutputs({ trace: args.trace, joblog: args.joblog });
+  try {
+    return await execRun(args, started, reporter, recovery, records);
+  } finally {
+    records?.end();
+  }
+}
+
+async function execRun(args: ExecArgs, started: number, reporter: ReturnType<typeof plainReporter>, recovery: Partial<RuntimeOptions>, records: RunOutputs | null): Promise<number> {
   // Built per program in mnt's cache (not a shared folder): two programs run side by side never
   // replace each other's release under a running agent.
   const outDir = args.out ?? path.join(cacheDir(), "build", createHash("sha256").update(path.resolve(args.program)).digest("hex").slice(0, 16));
@@ -137,9 +148,12 @@ async function execProgram(args: ExecArgs, started: number): Promise<number> {
         progress?.clear();
         reporter.event(event);
       },
-      onRuntime: (r) => (runtime = r),
+      onRuntime: (r) => {
+        runtime = r;
+        records?.watch(r);
+      },
       signal: interrupt.signal,
-      runtime: recovery,
+      runtime: records ? { ...recovery, observer: records.observer } : recovery,
     });
   } finally {
     closeHosts();
