@@ -30,7 +30,7 @@ function checkJson(check: HostCheck) {
     name: host.name,
     address: host.address,
     usable: check.usable,
-    hostKey: check.hostKey ?? "unverified",
+    hostKey: check.host.launch ? "launch" : (check.hostKey ?? "unverified"),
     fingerprint: check.hostKeyFingerprint,
     os: facts?.os ?? null,
     arch: facts?.arch ?? null,
@@ -54,7 +54,7 @@ function renderTable(checks: HostCheck[]): string {
     rows.push([
       check.host.name,
       check.usable ? "ok" : "FAILED",
-      check.hostKey ?? (check.error?.code === "auth" ? "refused" : "-"),
+      check.host.launch ? "(launch)" : (check.hostKey ?? (check.error?.code === "auth" ? "refused" : "-")),
       f ? `${f.os}/${f.arch}` : "-",
       f?.node ?? "-",
       f?.cores?.toString() ?? "-",
