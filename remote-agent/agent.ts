@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { Socket } from "node:net";
 import os from "node:os";
+import { WriteStream, isatty } from "node:tty";
 import type { Readable } from "node:stream";
 import { decode, encode } from "../core/protocol/codec.ts";
 import { FrameType, encodeFrame } from "../core/protocol/frame.ts";
@@ -24,7 +25,9 @@ export function runAgent(agentFile: string): void {
   // stdout carries frames only: anything the agent itself prints goes to stderr.
   for (const method of ["log", "info", "warn", "debug"] as const) console[method] = console.error;
   const build = artefactId(readFileSync(agentFile));
-  const output = new Socket({ fd: 1, readable: false, writable: true });
+  // `srun -u` hands the task a pseudo-terminal as stdout (raw: no output processing, so bytes pass
+  // unchanged), which net.Socket refuses; a pipe or socket (a local child, SSH) is a Socket.
+  const output = isatty(1) ? new WriteStream(1) : new Socket({ fd: 1, readable: false, writable: true });
   output.on("error", () => shutdown());
 
   let config: Config | null = null;

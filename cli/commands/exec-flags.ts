@@ -1,11 +1,14 @@
 // The flags of `mnt exec`: kept apart from the command itself so that `mnt --help` and every
 // other command start without loading what this one needs.
 import type { Argv } from "yargs";
+import { slurmOptionArity } from "../slurm-flag.ts";
 
 export interface ExecArgs {
   program: string;
   slots?: number;
   hosts?: string;
+  /** "" inside an allocation; else salloc's options. */
+  slurm?: string;
   "require-all": boolean;
   deploy: boolean;
   out?: string;
@@ -26,6 +29,12 @@ export function execBuilder(yargs: Argv): Argv<ExecArgs> {
   return yargs
     .positional("program", { type: "string", describe: "the program (a TypeScript or JavaScript module)", demandOption: true })
     .option("hosts", { type: "string", describe: "run the slaves on the hosts of this inventory (see hosts.example.yaml), over SSH" })
+    .option("slurm", {
+      type: "string",
+      // `--slurm "-N 3 -p lab"`: the quoted options are one value, not mnt's flags (see slurm-flag.ts).
+      ...slurmOptionArity(yargs),
+      describe: 'run one agent per node of a Slurm allocation through srun: the one mnt is in (salloc, sbatch), or with salloc options ("-N 3 -p batch") one it asks for and gives back at the end',
+    })
     .option("require-all", { type: "boolean", default: false, describe: "with --hosts: fail unless every host is usable (default: run on those that are)" })
     .option("deploy", { type: "boolean", default: true, describe: "with --hosts: build and deploy what is missing or stale first (--no-deploy: refuse hosts whose release is not in place)" })
     .option("out", { type: "string", describe: "the build folder (default: one per program in mnt's cache)" })
@@ -42,5 +51,6 @@ export function execBuilder(yargs: Argv): Argv<ExecArgs> {
     .example("$0 exec examples/pi/pi.ts", "estimate π on local slaves (one per core)")
     .example("$0 exec examples/pi/pi.ts --slots 4 -- --batches 128", "4 slaves; arguments after -- go to main")
     .example("$0 exec job.ts --json > summary.json", "machine-readable summary")
+    .example('$0 exec job.ts --slurm "-N 4 -p batch"', "on 4 Slurm nodes (salloc); inside salloc or sbatch: --slurm alone")
     .example("$0 exec job.ts --trace trace.json --joblog ops.jsonl", "a timeline for ui.perfetto.dev and a line per op") as unknown as Argv<ExecArgs>;
 }

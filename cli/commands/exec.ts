@@ -71,6 +71,7 @@ async function execProgram(args: ExecArgs, started: number): Promise<number> {
   const recovery = recoveryOptions(args);
   if (args.hosts !== undefined && args.slots !== undefined) throw new MntError("usage", "--slots is for runs on this machine; with --hosts, set slots: in the hosts file");
   if (args.hosts === undefined && args["require-all"]) throw new MntError("usage", "--require-all needs --hosts");
+  if (args.slurm !== undefined && (args.hosts !== undefined || args.slots !== undefined)) throw new MntError("usage", `--slurm runs on the allocation's nodes with their CPUs as slots: drop ${args.hosts !== undefined ? "--hosts" : "--slots"}`);
   // --trace, --joblog: their files open now, so a path that cannot be written stops us before the build.
   const records = openRunOutputs({ trace: args.trace, joblog: args.joblog });
   try {
@@ -107,11 +108,17 @@ async function execRun(args: ExecArgs, started: number, reporter: ReturnType<typ
   const masterProgram = path.join(local.dir, PROGRAM_FILE);
   let agents: AgentSpec[];
   let slots: number;
-  let closeHosts = () => {};
+  let closeHosts: () => void | Promise<void> = () => {};
   if (remoteStarted) {
     const remote = await remoteStarted;
     ({ agents, slaves: slots } = remote);
     closeHosts = remote.close;
+  } else if (args.slurm !== undefined) {
+    // Loaded only for --slurm, like the SSH path for --hosts.
+    const { slurmAgents } = await import("../slurm-hosts.ts");
+    const slurm = await slurmAgents({ allocArgs: args.slurm, release: local, reporter });
+    ({ agents, slaves: slots } = slurm);
+    closeHosts = slurm.close;
   } else {
     slots = args.slots ?? (os.availableParallelism?.() ?? os.cpus().length);
     const connect = localConnector(path.join(local.dir, AGENT_FILE), {
@@ -156,7 +163,7 @@ async function execRun(args: ExecArgs, started: number, reporter: ReturnType<typ
       runtime: records ? { ...recovery, observer: records.observer } : recovery,
     });
   } finally {
-    closeHosts();
+    await closeHosts();
     progress?.stop();
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
