@@ -9,11 +9,14 @@ export interface SshdConfigInput {
   authorizedKeysFile: string;
   /** MARIONETTE_LAB value every session gets, so teardown finds even processes that daemonised. */
   marker: string;
+  /** Keywords set otherwise (e.g. `{ MaxStartups: "10:30:100" }`, sshd's defaults, to test against them): each replaces the lab's line. */
+  overrides?: Record<string, string>;
 }
 
 /** The lines LAB.md found necessary; the two Max* lines matter most (defaults drop parallel logins). */
 export function sshdConfig(input: SshdConfigInput): string {
-  return [
+  const overrides = new Map(Object.entries(input.overrides ?? {}).map(([key, value]) => [key.toLowerCase(), `${key} ${value}`]));
+  const lines = [
     `ListenAddress ${input.listen}`,
     "AddressFamily inet",
     `HostKey ${input.hostKey}`,
@@ -34,8 +37,10 @@ export function sshdConfig(input: SshdConfigInput): string {
     "X11Forwarding no",
     "LogLevel VERBOSE",
     `SetEnv MARIONETTE_LAB=${input.marker}`,
-    "",
-  ].join("\n");
+  ];
+  const replaced = lines.map((line) => overrides.get(line.split(" ")[0]!.toLowerCase()) ?? line);
+  const added = [...overrides.entries()].filter(([key]) => !lines.some((line) => line.split(" ")[0]!.toLowerCase() === key)).map(([, line]) => line);
+  return [...replaced, ...added, ""].join("\n");
 }
 
 export interface ClientHostEntry {

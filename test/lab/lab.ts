@@ -125,6 +125,7 @@ interface LabState {
   hosts: HostState[];
   bridge?: string;
   subnet?: string;
+  sshdOverrides?: Record<string, string>;
 }
 
 /** uid_map/gid_map of an emulated host's user namespace: every id is itself, so sshd's privilege separation user exists there. */
@@ -140,8 +141,16 @@ const WAIT_FOR_ID_MAP = 'i=0; until read -r map </proc/self/uid_map && [ -n "$ma
 
 // ---- the two variants ---------------------------------------------------------------------------
 
-export async function startLoopbackLab(count: number): Promise<Lab> {
+export interface LoopbackLabOptions {
+  /** sshd_config keywords set otherwise on every host, e.g. `{ MaxStartups: "10:30:100" }` (sshd's default) to test against it. */
+  sshd?: Record<string, string>;
+}
+
+export async function startLoopbackLab(count: number, options: LoopbackLabOptions = {}): Promise<Lab> {
+  const unknown = Object.keys(options ?? {}).filter((key) => key !== "sshd");
+  if (unknown.length > 0) throw new TypeError(`startLoopbackLab options: unknown option ${unknown.join(", ")} (there is only sshd)`);
   return startLab("loopback", count, async (state) => {
+    state.sshdOverrides = options.sshd;
     state.hosts = await allSettled(range(count).map((i) => startLoopbackHost(state, i)));
   });
 }
@@ -288,6 +297,7 @@ function sshdConfigFor(state: LabState, hostDir: string, name: string, listen: s
     pidFile: path.join(hostDir, "sshd.pid"),
     authorizedKeysFile: path.join(state.dir, "authorized_keys"),
     marker: names.marker(state.id, name),
+    overrides: state.sshdOverrides,
   });
 }
 
