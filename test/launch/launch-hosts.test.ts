@@ -33,6 +33,29 @@ function launchFor(host: LabHost): string[] {
   return ["nsenter", "-t", String(sshd), "-n", "-m", "-u", "--"];
 }
 
+/** A small program whose release differs with `n`. */
+function program(dir: string, n: number): string {
+  const file = path.join(dir, `job-${n}.ts`);
+  writeFileSync(
+    file,
+    `import { defineProgram } from "marionette-mnt";
+export default defineProgram({
+  init: () => ({}),
+  worker: { times(_ctx, x: number) { return x * ${n}; } },
+  async main(m) {
+    console.log("results", (await Promise.all([1, 2, 3].map((x) => m.worker.times(x)))).join(","));
+    return 0;
+  },
+});
+`,
+  );
+  return file;
+}
+
+interface DeployJson {
+  hosts: Array<{ host: string; status: string; via: string | null; filesChanged: number; bytesSent: number; releaseId: string }>;
+}
+
 describe("hosts reached by a launch command (nsenter into 2 lab hosts)", function () {
   this.timeout(120_000);
   let lab: Lab;
@@ -72,6 +95,33 @@ describe("hosts reached by a launch command (nsenter into 2 lab hosts)", functio
     const again = await runMnt(["exec", fixture("remote-job.ts"), "--hosts", hostsFile, "--", "squares", "40", "4"]);
     expect(again.code, describeRun(again)).to.equal(0);
     expect(again.stderr).to.not.match(/deployed/);
+  });
+
+  it("mnt deploy through the command: an update goes by rsync with hard links; a host without rsync gets a tar stream", async () => {
+    const deployLab = await startNetnsLab(2, { hosts: { h2: { rsync: false } } });
+    try {
+      const file = path.join(dir, "deploy.yaml");
+      writeHosts(file, deployLab.hosts.map((host) => ({ name: host.name, launch: launchFor(host) })));
+      const out = path.join(dir, "build-deploy");
+      const deployed = async (n: number) => {
+        const run = await runMnt(["deploy", file, program(dir, n), "--out", out, "--json"]);
+        expect(run.code, describeRun(run)).to.equal(0);
+        return (JSON.parse(run.stdout) as DeployJson).hosts;
+      };
+      const first = await deployed(2);
+      for (const host of first) expect(host).to.include({ status: "deployed", via: "tar" });
+      const update = await deployed(5);
+      expect(update[0]).to.include({ host: "h1", status: "deployed", via: "rsync", filesChanged: 2 });
+      expect(update[0]!.bytesSent).to.be.lessThan(first[0]!.bytesSent / 4);
+      expect(update[1]).to.include({ host: "h2", status: "deployed", via: "tar" });
+      const inodes = await deployLab.inNamespace(deployLab.hosts[0]!, ["sh", "-c", `cd ~/.cache/mnt/releases && stat -c %i ${first[0]!.releaseId}/agent.cjs ${update[0]!.releaseId}/agent.cjs | sort -u | wc -l`]);
+      expect(inodes.stdout.trim(), "the agent is one file linked into both releases").to.equal("1");
+      const run = await runMnt(["exec", program(dir, 5), "--hosts", file, "--no-deploy", "-q"]);
+      expect(run.code, describeRun(run)).to.equal(0);
+      expect(run.stdout).to.equal("results 5,10,15\n");
+    } finally {
+      await deployLab.stop();
+    }
   });
 
   it("a slave's output comes back as [host:slot] lines", async () => {
