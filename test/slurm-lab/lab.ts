@@ -49,7 +49,7 @@ export interface SlurmLab {
   client(name: SlurmToolName, args: string[], options?: Omit<RunOptions, "env">): Promise<CommandResult>;
   /** Node name → state as sinfo prints it (idle, alloc, mix, down*, …). */
   nodeStates(): Promise<Map<string, string>>;
-  /** Ids of the jobs Slurm still knows as pending or running (squeue). */
+  /** Ids of the jobs still pending or holding nodes (squeue; a job completing is being given back). */
   jobs(): Promise<string[]>;
   /** SIGKILLs every process of the node: its slurmd, slurmstepd, and every task running there. */
   crashNode(name: string): Promise<void>;
@@ -121,7 +121,7 @@ function makeLab(dir: string, conf: string, env: NodeJS.ProcessEnv, nodes: Slurm
     client,
     nodeStates,
     async jobs() {
-      const out = await client("squeue", ["-h", "-t", "PENDING,RUNNING,CONFIGURING,COMPLETING", "-o", "%i"], { timeoutMs: 10_000 });
+      const out = await client("squeue", ["-h", "-t", "PENDING,RUNNING,CONFIGURING", "-o", "%i"], { timeoutMs: 10_000 });
       if (out.code !== 0) throw new Error(`squeue failed: ${out.stderr.trim()}`);
       return out.stdout.split("\n").map((line) => line.trim()).filter(Boolean);
     },

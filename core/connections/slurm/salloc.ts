@@ -46,10 +46,12 @@ export function requestAllocation(words: readonly string[], options: RequestOpti
   child.stdin!.on("error", () => {});
   const ended = new Promise<void>((resolve) => child.once("close", () => resolve()));
   const errors: string[] = [];
+  let granted = false;
   const stderr = new LineSplitter((lines) => {
     for (const line of lines) {
-      if (/^salloc: error: /.test(line)) errors.push(line.replace(/^salloc: error: /, ""));
-      options.onLine(line);
+      // Before the grant, salloc's last error is the run's one error line; after, errors are news (a node failed).
+      if (!granted && /^salloc: error: /.test(line)) errors.push(line.replace(/^salloc: error: /, ""));
+      else options.onLine(line);
     }
   });
   child.stderr!.on("data", (chunk: Buffer) => stderr.push(chunk));
@@ -63,6 +65,7 @@ export function requestAllocation(words: readonly string[], options: RequestOpti
       const end = all.indexOf(`\0${READY}\0`);
       if (end < 0 && !all.subarray(0, READY.length + 1).equals(Buffer.from(`${READY}\0`))) return;
       done = true;
+      granted = true;
       child.stdout!.off("data", onData);
       child.stdout!.resume();
       const env = parseEnv(all.subarray(0, Math.max(end, 0)));
