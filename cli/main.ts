@@ -1,4 +1,5 @@
 // The `mnt` command line.
+import { readFileSync } from "node:fs";
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { MntError } from "../core/errors.ts";
@@ -11,6 +12,11 @@ import { doctorBuilder, type DoctorArgs } from "./commands/toolchain-doctor-flag
 import { hostsCheckBuilder, type HostsCheckArgs } from "./commands/hosts-check-flags.ts";
 import { ConfigError } from "../core/errors.ts";
 import { ExitCode, exitCodeFor } from "./exit-codes.ts";
+
+// Read here, not left to yargs: yargs takes the package.json nearest the script that started node,
+// which for an installed mnt (node_modules/.bin/mnt, <prefix>/bin/mnt) is the user's project or
+// none ("unknown"). One folder up from cli/main.ts and from dist/cli.js alike.
+const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
 async function main(argv: string[]): Promise<number> {
   let exitCode: number = ExitCode.ok;
@@ -78,7 +84,7 @@ async function main(argv: string[]): Promise<number> {
       throw new MntError("usage", message ?? "bad command line", "see `mnt --help`");
     })
     .help()
-    .version()
+    .version(VERSION)
     .parseAsync();
   return exitCode;
 }
