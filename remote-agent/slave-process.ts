@@ -36,6 +36,8 @@ export class SlaveProcess implements WatchedSlave {
   readonly socket: Socket;
   exited = false;
   lastBeat = Date.now();
+  /** Until its first beat or frame: the lifeline watch gives it longer (see START_ALLOWANCE_FACTOR). */
+  starting = true;
   killReason: string | null = null;
   private readonly output: SlaveOutput;
   private readonly runningOp = new RunningOpRecord();
@@ -63,7 +65,10 @@ export class SlaveProcess implements WatchedSlave {
     const child = this.process;
     this.socket = child.stdio[3] as Socket;
     const lifeline = child.stdio[4] as Socket;
-    lifeline.on("data", () => (this.lastBeat = Date.now()));
+    lifeline.on("data", () => {
+      this.lastBeat = Date.now();
+      this.starting = false;
+    });
     lifeline.on("error", () => {});
     this.output = new SlaveOutput(id, slot, ports.toMaster);
     child.stdout!.on("data", (chunk: Buffer) => this.output.stdout.push(chunk));
@@ -114,6 +119,8 @@ export class SlaveProcess implements WatchedSlave {
     // User code in the slave wrote onto its frame channel (fd 3): nothing more from it can be trusted.
     let corrupt = false;
     this.socket.on("data", (chunk: Buffer) => {
+      // It runs (its first frame is SlaveReady): from now on it has to keep beating.
+      this.starting = false;
       if (corrupt) return;
       try {
         fromSlave.push(chunk);

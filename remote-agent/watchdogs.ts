@@ -11,7 +11,18 @@ export interface WatchedSlave {
   exited: boolean;
   /** Set once the agent decided to kill it (then it is not judged again). */
   killReason: string | null;
+  /** True until its lifeline first beats or it sends its first frame (lastBeat is then its spawn time). */
+  starting?: boolean;
 }
+
+/**
+ * How much longer than the silence timeout a slave may take to beat for the first time. Its
+ * lifeline is a thread of its own that starts with the process: on a host starting many slaves at
+ * once (a 2-core lab of 50 hosts, an emulated CPU) that took more than 5 s, and a slave killed for
+ * it is a spurious loss (issue 10). A slave that has sent a frame (it runs) gets no allowance; one
+ * that never beats is still killed, later.
+ */
+export const START_ALLOWANCE_FACTOR = 6;
 
 export class LifelineWatch {
   private lastCheck: number;
@@ -32,8 +43,11 @@ export class LifelineWatch {
     for (const slave of slaves) {
       if (agentWasFrozen) slave.lastBeat = now;
       const silentMs = now - slave.lastBeat;
-      if (slave.exited || slave.killReason || silentMs <= this.timeoutMs) continue;
-      slave.killReason = `no heartbeat for ${silentMs} ms (stopped, frozen or hung); the agent killed it`;
+      const allowedMs = slave.starting ? this.timeoutMs * START_ALLOWANCE_FACTOR : this.timeoutMs;
+      if (slave.exited || slave.killReason || silentMs <= allowedMs) continue;
+      slave.killReason = slave.starting
+        ? `no heartbeat in the ${silentMs} ms since it was started (stuck starting); the agent killed it`
+        : `no heartbeat for ${silentMs} ms (stopped, frozen or hung); the agent killed it`;
       silent.push(slave);
     }
     return silent;

@@ -30,6 +30,18 @@ describe("agent: watchdogs", () => {
       expect(watch.check(8000, [slave(0, { exited: true }), slave(0, { killReason: "corrupt channel" })])).to.deep.equal([]);
     });
 
+    it("a slave that has not beaten yet (still starting) gets 6× the timeout before it is killed, with its own reason", () => {
+      const watch = new LifelineWatch(5000, 0);
+      const starting = slave(0, { starting: true });
+      const silent = slave(0);
+      for (let now = 2000; now <= 30_000; now += 2000) {
+        const killed = watch.check(now, [starting, silent]);
+        expect(killed, `at ${now}`).to.deep.equal(now === 6000 ? [silent] : []);
+      }
+      expect(watch.check(32_000, [starting])).to.deep.equal([starting]);
+      expect(starting.killReason).to.equal("no heartbeat in the 32000 ms since it was started (stuck starting); the agent killed it");
+    });
+
     it("a check that comes late (the agent was frozen) restarts every slave's clock instead of killing them", () => {
       const watch = new LifelineWatch(5000, 0);
       const a = slave(0);
