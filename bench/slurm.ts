@@ -4,6 +4,8 @@
 //
 //   no-op ops/s (window of 1,000 outstanding m.worker.noop(), 2 slaves), sequential p50/p99
 //   shared data: one Float64Array set and read by both slaves (MiB/s, set → last read)
+//   the channels' own rate for bytes into a host: `srun -u -w n1 cat > /dev/null` (the step's
+//   start included, ~0.1 s) and `ssh host 'cat > /dev/null'`, fed the same number of bytes
 //
 // Each target runs 2 slaves on one host: `--slots 2`; `--hosts` with one lab host of `slots: 2`;
 // `--slurm "-N 1 -n 2"` (salloc for one node with 2 CPUs). The programs measure themselves inside
@@ -75,6 +77,11 @@ try {
       log(`round ${round} ${target.name}: ${formatOps(r.opsPerSec!)} ops/s, p50 ${formatUs(r.p50Us!)}, shared ${formatMiBps(s.mibPerSec!)}`);
     }
   }
+  // The channels alone, same size as the shared value, after mnt's rounds.
+  const payload = Buffer.alloc(SHARED_MIB * 2 ** 20, 7);
+  const srunCat = await timedCat(["srun", "-u", "-N1", "-n1", "-w", "n1", "sh", "-c", "cat > /dev/null"], env, payload);
+  const sshCat = await timedCat(["ssh", "-F", ssh.sshConfigFile, ssh.hosts[0]!.name, "cat > /dev/null"], env, payload);
+  log(`srun cat ${formatMiBps(srunCat)}, ssh cat ${formatMiBps(sshCat)}`);
   console.log(`node ${process.version}, ${os.availableParallelism()} cores, ${new Date().toISOString().slice(0, 10)}; ${ROUNDS} rounds interleaved, medians (range)\n`);
   console.log(
     formatTable([
@@ -86,7 +93,29 @@ try {
       }),
     ]),
   );
+  console.log();
+  console.log(
+    formatTable([
+      [`bytes into a host (${SHARED_MIB} MiB, one stream)`, "throughput"],
+      ["srun -u -w n1 sh -c 'cat > /dev/null' (step start included)", formatMiBps(srunCat)],
+      ["ssh host 'cat > /dev/null' (OpenSSH)", formatMiBps(sshCat)],
+    ]),
+  );
 } finally {
   await ssh.stop();
   await slurm.stop();
+}
+
+/** MiB/s of `argv` reading `payload` on its stdin to the end. */
+function timedCat(argv: string[], env: NodeJS.ProcessEnv, payload: Buffer): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ["pipe", "ignore", "inherit"], env });
+    child.on("error", reject);
+    child.on("close", (code) => {
+      if (code !== 0) return reject(new Error(`${argv.join(" ")} exited ${code}`));
+      resolve(payload.length / 2 ** 20 / (Number(process.hrtime.bigint() - started) / 1e9));
+    });
+    child.stdin.end(payload);
+  });
 }

@@ -7,11 +7,12 @@
 // system) run it from there; the others get it through srun as a tar stream into a folder of their
 // own (/tmp/mnt-UID/releases/ID). One srun step over all nodes checks, one ships.
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, realpathSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import { parse } from "shell-quote";
+import type { CommandAgent } from "../core/connections/command.ts";
 import { allocationFromEnv, type Allocation } from "../core/connections/slurm/allocation.ts";
 import { checkNodes, shipToNodes, type NodeCheck, type NodesStep } from "../core/connections/slurm/release-on-nodes.ts";
 import { requestAllocation, type HeldAllocation } from "../core/connections/slurm/salloc.ts";
@@ -46,8 +47,20 @@ export async function slurmAgents(options: SlurmAgentsOptions): Promise<SlurmAge
   const held = words.length > 0 ? await allocate(words, options.reporter) : null;
   try {
     const allocation = await allocationFromEnv(held?.env ?? process.env);
-    const agents = await nodeAgents(allocation, options);
-    return { agents, slaves: allocation.nodes.reduce((sum, node) => sum + node.cpus, 0), close: async () => held?.release() };
+    const sruns = new Set<CommandAgent>();
+    const agents = await nodeAgents(allocation, options, (agent) => {
+      sruns.add(agent);
+      void agent.exited.then(() => sruns.delete(agent));
+    });
+    const close = async () => {
+      // An srun whose node died can outlive the step's end by minutes, and the runtime does not
+      // wait for the closing of an agent it lost: any still here at the end goes now (its
+      // shepherd ends the step), so mnt leaves none behind.
+      for (const srun of sruns) srun.kill("SIGKILL");
+      await Promise.all([...sruns].map((srun) => srun.exited));
+      await held?.release();
+    };
+    return { agents, slaves: allocation.nodes.reduce((sum, node) => sum + node.cpus, 0), close };
   } catch (error) {
     await held?.release();
     throw error;
@@ -87,7 +100,6 @@ async function allocate(words: string[], reporter: Reporter): Promise<HeldAlloca
       await held.release();
       exitIfInterrupted(interrupted);
     }
-    reporter.note(`Slurm job ${held.jobId}: allocated (given back when the run ends)`);
     return held;
   } finally {
     process.off("SIGINT", onSignal);
@@ -95,11 +107,11 @@ async function allocate(words: string[], reporter: Reporter): Promise<HeldAlloca
   }
 }
 
-async function nodeAgents(allocation: Allocation, options: SlurmAgentsOptions): Promise<AgentSpec[]> {
+async function nodeAgents(allocation: Allocation, options: SlurmAgentsOptions, onStart: (agent: CommandAgent) => void): Promise<AgentSpec[]> {
   const { release, reporter } = options;
   const names = allocation.nodes.map((node) => node.name);
   reporter.note(`Slurm job ${allocation.jobId}: ${allocation.nodes.map((node) => `${node.name} (${node.cpus} CPU${node.cpus === 1 ? "" : "s"})`).join(", ")}`);
-  const step: NodesStep = { jobId: allocation.jobId, nodes: names, env: allocation.env, nodeBinary: process.execPath, timeoutMs: SETUP_TIMEOUT_MS };
+  const step: NodesStep = { jobId: allocation.jobId, nodes: names, env: allocation.env, nodeBinary: process.execPath, cwd: realpathSync(process.cwd()), timeoutMs: SETUP_TIMEOUT_MS };
   const wanted = sha256Hex(readFileSync(path.join(release.dir, MANIFEST_FILE)));
   const checks = await checkNodes(step, path.join(release.dir, MANIFEST_FILE));
   const placed = new Map<string, NodeCheck>();
@@ -132,8 +144,10 @@ async function nodeAgents(allocation: Allocation, options: SlurmAgentsOptions): 
         node: node.name,
         nodeBinary: check.nodeBinary!,
         agentFile: path.join(check.releaseDir!, AGENT_FILE),
+        chdir: check.sameCwd ? undefined : check.releaseDir!,
         env: allocation.env,
         onStderrLine: log(node.name),
+        onStart,
       }),
     };
   });

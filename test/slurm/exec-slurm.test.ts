@@ -3,7 +3,7 @@
 // an allocation mnt asks for and gives back (at the end, on Ctrl-C, while pending, when mnt is
 // SIGKILLed), the release through the shared file system or through srun, a node lost mid-run,
 // and the mistakes a user makes.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { expect } from "chai";
 import { mntBin, repoRoot, runMnt, type MntRun } from "../helpers/mnt.ts";
@@ -86,12 +86,14 @@ describe("mnt exec --slurm (a real Slurm: controller and 3 nodes in network name
   });
 
   describe("an allocation mnt asks for", () => {
-    it('--slurm "-N 3 -n 6": exact results, [node:slot] output lines, and the allocation is given back', async () => {
-      const run = await mnt([fixture("print-on-slaves.ts"), "--slurm", "-N 3 -n 6"]);
+    it('--slurm "-N 2 -n 4": exact results, [node:slot] output lines, and the allocation is given back', async () => {
+      // The fixture starts its 16 ops once 4 slaves are up: all of them, so both nodes print.
+      const run = await mnt([fixture("print-on-slaves.ts"), "--slurm", "-N 2 -n 4"]);
       expect(run.code, describeRun(run)).to.equal(0);
-      expect(run.stdout).to.match(/^print-on-slaves: n1,n2,n3$/m);
+      const nodes = /^\[mnt\] Slurm job \d+: (n\d) \(2 CPUs\), (n\d) \(2 CPUs\)$/m.exec(run.stderr)!.slice(1);
+      expect(run.stdout).to.match(new RegExp(`^print-on-slaves: ${nodes.join(",")}$`, "m"));
       const output = run.stdout + run.stderr;
-      for (const node of ["n1", "n2", "n3"]) expect(output).to.match(new RegExp(`^\\[${node}:[01]\\] hello from ${node}$`, "m"));
+      for (const node of nodes) expect(output).to.match(new RegExp(`^\\[${node}:[01]\\] hello from ${node}$`, "m"));
       expect(run.stderr).to.match(/^\[mnt\] salloc: Granted job allocation \d+$/m);
       expect(run.stderr).to.match(/^\[mnt\] salloc: Relinquishing job allocation \d+$/m);
       await noJobLeft();
@@ -100,8 +102,10 @@ describe("mnt exec --slurm (a real Slurm: controller and 3 nodes in network name
     it("a release the nodes cannot see (under this machine's /tmp) is sent through srun; one they see is used in place", async () => {
       const out = mkdtempSync("/tmp/mnt-slurm-out-");
       try {
-        const shipped = await mnt([fixture("remote-job.ts"), "--out", out, "--slurm", "-N 3", "--", "squares", "90", "3"]);
+        // Run from a folder the nodes do not have either: their agents start in the release's folder instead.
+        const shipped = await runMnt(["exec", path.join(repoRoot, fixture("remote-job.ts")), "--out", out, "--slurm", "-N 3", "--", "squares", "90", "3"], { env: lab.env, cwd: out, timeoutMs: 120_000 });
         expect(shipped.code, describeRun(shipped)).to.equal(0);
+        expect(shipped.stderr).not.to.match(/chdir/);
         expect(shipped.stdout).to.equal("remote-job: 90 results correct; hosts: n1,n2,n3\n");
         expect(shipped.stderr).to.match(/^\[mnt\] release [0-9a-f]{16}: sent through srun to n1, n2, n3 \(\/tmp\/mnt-0\/releases\/[0-9a-f]{16}\)$/m);
         const shared = await mnt([fixture("remote-job.ts"), "--out", dir, "--slurm", "-N 3", "--", "squares", "90", "3"]);
@@ -165,6 +169,9 @@ describe("mnt exec --slurm (a real Slurm: controller and 3 nodes in network name
       const run = await job.exited;
       expect(run.code, describeRun(run)).to.equal(0);
       expect(run.stdout).to.match(/^remote-job: \d+ results correct; hosts: n1,n2,n3$/m);
+      // The lost node's srun would hang for minutes: mnt must not leave it behind.
+      const jobId = /^\[mnt\] Slurm job (\d+):/m.exec(run.stderr)![1]!;
+      expect(srunsOf(jobId)).to.deep.equal([]);
       await noJobLeft();
     });
   });
@@ -197,6 +204,22 @@ describe("mnt exec --slurm (a real Slurm: controller and 3 nodes in network name
     });
   });
 });
+
+/** Live srun processes of a job (their command lines). */
+function srunsOf(jobId: string): string[] {
+  const found: string[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const argv = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      if (path.basename(argv[0]!) === "srun" && argv.includes(`--jobid=${jobId}`) && !stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z")) found.push(argv.join(" "));
+    } catch {
+      // exited while we looked
+    }
+  }
+  return found;
+}
 
 function toMntRun(result: { code: number | null; stdout: string; stderr: string }): MntRun {
   return { code: result.code, signal: null, stdout: result.stdout, stderr: result.stderr };

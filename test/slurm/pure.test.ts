@@ -30,15 +30,16 @@ describe("slurm: pure parts", () => {
   });
 
   it("the nodes' answers: Node.js path, machine, manifest hash, release folder; other lines ignored", () => {
-    const out = ["mnt-node n1 /usr/bin/node x86_64 abc123 -", "srun: some warning", "mnt-node n2 - aarch64 - /tmp/mnt-0/releases/r1", ""].join("\n");
+    const out = ["mnt-node n1 /usr/bin/node x86_64 abc123 - cwd", "srun: some warning", "mnt-node n2 - aarch64 - /tmp/mnt-0/releases/r1 -", ""].join("\n");
     const checks = parseNodeChecks(out);
     expect([...checks.keys()]).to.deep.equal(["n1", "n2"]);
-    expect(checks.get("n1")).to.deep.equal({ node: "n1", nodeBinary: "/usr/bin/node", machine: "x86_64", manifestSha: "abc123", releaseDir: null });
-    expect(checks.get("n2")).to.deep.equal({ node: "n2", nodeBinary: null, machine: "aarch64", manifestSha: null, releaseDir: "/tmp/mnt-0/releases/r1" });
+    expect(checks.get("n1")).to.deep.equal({ node: "n1", nodeBinary: "/usr/bin/node", machine: "x86_64", manifestSha: "abc123", releaseDir: null, sameCwd: true });
+    expect(checks.get("n2")).to.deep.equal({ node: "n2", nodeBinary: null, machine: "aarch64", manifestSha: null, releaseDir: "/tmp/mnt-0/releases/r1", sameCwd: false });
   });
 
   it("srun command lines: an agent step is unbuffered, overlapping, one task on its node, in the job", () => {
     expect(srunAgentArgv("42", "n2", "/usr/bin/node", "/rel/agent.cjs")).to.deep.equal(["srun", "-u", "--overlap", "--nodes=1", "--ntasks=1", "-w", "n2", "--jobid=42", "--job-name=mnt-agent", "/usr/bin/node", "/rel/agent.cjs"]);
+    expect(srunAgentArgv("42", "n2", "node", "/rel/agent.cjs", "/rel")).to.include("--chdir=/rel");
     expect(srunOnNodes("42", ["n1", "n3"], ["sh", "-c", "x"])).to.deep.equal(["srun", "--overlap", "--jobid=42", "--nodes=2", "--ntasks=2", "--ntasks-per-node=1", "--nodelist=n1,n3", "--job-name=mnt-setup", "sh", "-c", "x"]);
   });
 

@@ -16,9 +16,12 @@ export function srunOnNodes(jobId: string, nodes: readonly string[], command: re
   return ["srun", "--overlap", `--jobid=${jobId}`, `--nodes=${nodes.length}`, `--ntasks=${nodes.length}`, "--ntasks-per-node=1", `--nodelist=${nodes.join(",")}`, "--job-name=mnt-setup", ...command];
 }
 
-/** The step that runs one node's agent. */
-export function srunAgentArgv(jobId: string, node: string, nodeBinary: string, agentFile: string): string[] {
-  return ["srun", "-u", "--overlap", "--nodes=1", "--ntasks=1", "-w", node, `--jobid=${jobId}`, "--job-name=mnt-agent", nodeBinary, agentFile];
+/**
+ * The step that runs one node's agent. It starts in the master's working folder, as srun does by
+ * default, unless the node has no such folder (`chdir`): srun would then say so on every start.
+ */
+export function srunAgentArgv(jobId: string, node: string, nodeBinary: string, agentFile: string, chdir?: string): string[] {
+  return ["srun", "-u", "--overlap", "--nodes=1", "--ntasks=1", "-w", node, `--jobid=${jobId}`, "--job-name=mnt-agent", ...(chdir ? [`--chdir=${chdir}`] : []), nodeBinary, agentFile];
 }
 
 export interface SrunAgentOptions {
@@ -26,6 +29,8 @@ export interface SrunAgentOptions {
   node: string;
   nodeBinary: string;
   agentFile: string;
+  /** Where the agent starts when the master's working folder is not on the node. */
+  chdir?: string;
   /** The allocation's environment (srun exports it to the task). */
   env: NodeJS.ProcessEnv;
   onStderrLine?: (line: string) => void;
@@ -42,7 +47,7 @@ const SRUN_EXIT_GRACE_MS = 1000;
 /** A reconnectable node: each call starts a fresh agent step through srun. */
 export function srunAgentConnector(options: SrunAgentOptions): () => Promise<AgentConnection> {
   return async () => {
-    const agent = startCommandAgent(srunAgentArgv(options.jobId, options.node, options.nodeBinary, options.agentFile), {
+    const agent = startCommandAgent(srunAgentArgv(options.jobId, options.node, options.nodeBinary, options.agentFile, options.chdir), {
       env: options.env,
       onStderrLine: options.onStderrLine,
       stopSignal: "SIGTERM",
