@@ -6,6 +6,7 @@
 // the one-op case times the whole command instead (wall, and CPU of the whole process tree).
 //
 //   no-op ops/s (window of 1,000 outstanding m.worker.noop(), --slots 2)   vs fork IPC pool of 2, raw batched pipe echo
+//   … the same with --trace and --joblog                                  vs mnt exec without them (tracing's cost)
 //   sequential p50 (one op at a time)                                     vs fork IPC's p50
 //   ray tracer, 660 tiles of 16×16 (~3 ms each) at 1 and 2 slots          vs 1 and 2 bare forked processes
 //   shared data, one Float64Array set and read by both slaves              vs raw pipe bytes into a node child
@@ -18,7 +19,7 @@
 // tools and root, see test/lab/lab.ts, and is skipped with a note without them), PROFILE_DIR (CPU profiles of every
 // process of one noop and one ray-tracer run, summarised at the end: see bench/cpu-profile.ts).
 import { spawn } from "node:child_process";
-import { mkdirSync, readdirSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -51,8 +52,8 @@ interface MntRun {
 }
 
 /** `node [nodeFlags] bin/mnt.js exec <program> --slots N -q -- args`, as a user runs it (CI=true: no progress line). */
-function mntExec(program: string, slots: number, args: string[], options: { nodeFlags?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<MntRun> {
-  const argv = [...(options.nodeFlags ?? []), MNT, "exec", path.join(here, "programs", program), "--slots", String(slots), "-q", "--", ...args];
+function mntExec(program: string, slots: number, args: string[], options: { nodeFlags?: string[]; env?: NodeJS.ProcessEnv; mntFlags?: string[] } = {}): Promise<MntRun> {
+  const argv = [...(options.nodeFlags ?? []), MNT, "exec", path.join(here, "programs", program), "--slots", String(slots), "-q", ...(options.mntFlags ?? []), "--", ...args];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, argv, { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, CI: "true", ...options.env } });
     let out = "";
@@ -97,11 +98,15 @@ if (ONLY.has("noop")) {
   const ours: PeerResult[] = [];
   const fork: PeerResult[] = [];
   const echo: PeerResult[] = [];
+  const traced: PeerResult[] = [];
+  const recordsDir = mkdtempSync(path.join(os.tmpdir(), "mnt-bench-trace-"));
+  const records = ["--trace", path.join(recordsDir, "trace.json"), "--joblog", path.join(recordsDir, "ops.jsonl")];
   for (let round = 1; round <= ROUNDS; round += 1) {
     ours.push((await mntExec("exec-noop.ts", 2, ["2", JSON.stringify(METHOD)])).result as unknown as PeerResult);
+    traced.push((await mntExec("exec-noop.ts", 2, ["2", JSON.stringify(METHOD)], { mntFlags: records })).result as unknown as PeerResult);
     fork.push(await runForkIpcPeer({ children: 2, method: METHOD }));
     echo.push(await runRawPipeEchoPeer({ method: METHOD }));
-    log(`no-op round ${round}: mnt exec ${formatOps(ours.at(-1)!.opsPerSec)} ops/s p50 ${formatUs(ours.at(-1)!.p50Us)}, fork IPC ${formatOps(fork.at(-1)!.opsPerSec)} p50 ${formatUs(fork.at(-1)!.p50Us)}, raw echo ${formatOps(echo.at(-1)!.opsPerSec)}`);
+    log(`no-op round ${round}: mnt exec ${formatOps(ours.at(-1)!.opsPerSec)} ops/s p50 ${formatUs(ours.at(-1)!.p50Us)}, with --trace --joblog ${formatOps(traced.at(-1)!.opsPerSec)} p50 ${formatUs(traced.at(-1)!.p50Us)}, fork IPC ${formatOps(fork.at(-1)!.opsPerSec)} p50 ${formatUs(fork.at(-1)!.p50Us)}, raw echo ${formatOps(echo.at(-1)!.opsPerSec)}`);
   }
   const ops = (list: PeerResult[]) => median(list.map((r) => r.opsPerSec));
   const p50 = (list: PeerResult[]) => median(list.map((r) => r.p50Us));
@@ -112,6 +117,10 @@ if (ONLY.has("noop")) {
   row("… ÷ raw batched msgpack echo over pipes", formatOps(ops(ours)), formatOps(ops(echo)), `${formatRatio(ops(ours), ops(echo))} (${range(perRound(ours, echo, "opsPerSec"))})`);
   row("sequential p50 ÷ fork IPC's p50", formatUs(p50(ours)), formatUs(p50(fork)), `${formatRatio(p50(ours), p50(fork))} (${range(perRound(ours, fork, "p50Us"))})`);
   row("sequential p99 (mnt, fork IPC)", formatUs(median(ours.map((r) => r.p99Us))), formatUs(median(fork.map((r) => r.p99Us))), "");
+  // Tracing's cost: the same run with --trace and --joblog, against mnt exec without them (target ≥ 0.85×).
+  row("with --trace --joblog: ops/s ÷ without", formatOps(ops(traced)), formatOps(ops(ours)), `${formatRatio(ops(traced), ops(ours))} (${range(perRound(traced, ours, "opsPerSec"))})`);
+  row("with --trace --joblog: sequential p50 ÷ without", formatUs(p50(traced)), formatUs(p50(ours)), `${formatRatio(p50(traced), p50(ours))} (${range(perRound(traced, ours, "p50Us"))})`);
+  rmSync(recordsDir, { recursive: true, force: true });
 }
 
 if (ONLY.has("raytrace")) {

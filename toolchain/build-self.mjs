@@ -14,7 +14,8 @@ await Promise.all([
   build({ ...common, entryPoints: ["remote-agent/main.ts"], outfile: "dist/agent.cjs", format: "cjs" }),
   build({
     ...common,
-    entryPoints: { cli: "cli/main.ts" },
+    // trace-writer: the thread that writes --trace and --joblog files (cli/trace/thread-sink.ts).
+    entryPoints: { cli: "cli/main.ts", "trace-writer": "cli/trace/writer-thread.ts" },
     outdir: "dist",
     // Each command is its own chunk, loaded when it runs.
     splitting: true,

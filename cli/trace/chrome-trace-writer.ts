@@ -4,16 +4,18 @@
 //   pid 2… one per host ("process_name" = host), tid = slot, one thread per slave ("host:slot");
 //     worker runs and context ops are complete slices ("X"), slave up/lost thread instants;
 //   tid 1000000 of a host, "host agent": shared-data fetches ("X") and agent up/lost instants.
-// ts and dur are µs from the start of the run, on the master's clock. Events are written as they
-// come (in batches), so memory does not grow with the run.
+// ts and dur are whole µs from the start of the run, on the master's clock (whole numbers: a
+// fraction costs several times as much to print, and this is printed for every op). Events are
+// written as they come (in batches), so memory does not grow with the run.
 import type { ContextRun, Instant, OpRun, RunInfo, SettledOp, TimelineSink, Track } from "../../core/trace/timeline-sink.ts";
+import { inputSummary } from "../../core/trace/input-summary.ts";
 import type { OutputFile } from "./output-file.ts";
 
 const MASTER_PID = 1;
 const AGENT_TID = 1_000_000;
 
 export class ChromeTraceWriter implements TimelineSink {
-  private workerNames: string[] = [];
+  private rawWorkerNames: readonly string[] = [];
   private contextNames: string[] = [];
   private startMs = 0;
   /** Declared tracks, by Track.id, with their pid. */
@@ -26,7 +28,7 @@ export class ChromeTraceWriter implements TimelineSink {
   constructor(private readonly out: OutputFile) {}
 
   begin(info: RunInfo): void {
-    this.workerNames = info.workerNames.map((name) => JSON.stringify(name));
+    this.rawWorkerNames = info.workerNames;
     this.contextNames = info.contextNames.map((name) => JSON.stringify(name));
     this.startMs = info.startMs;
     const meta = { tool: "mnt exec --trace", startedAt: new Date(info.epochMs).toISOString(), clock: "the master's, µs from the start of the run" };
@@ -35,14 +37,38 @@ export class ChromeTraceWriter implements TimelineSink {
     this.event(`{"ph":"M","name":"process_sort_index","pid":${MASTER_PID},"tid":0,"args":{"sort_index":0}}`);
   }
 
+  /** One per op run: written piece by piece, no string made (see OutputFile). */
   opRun(run: OpRun): void {
     const pid = this.pidOf(run.track);
-    const name = this.workerNames[run.nameIndex] ?? `"op #${run.nameIndex}"`;
-    const error = run.error === null ? "" : `,"error":${JSON.stringify(run.error)}`;
-    this.event(
-      `{"ph":"X","cat":"worker","name":${name},"pid":${pid},"tid":${run.track.slot},"ts":${this.us(run.startMs)},"dur":${round1(run.serviceUs)},` +
-        `"args":{"op":${run.opId},"attempt":${run.attempt},"outcome":"${run.outcome}","final":${run.final},"waitUs":${Math.round(run.waitUs)},"serviceUs":${Math.round(run.serviceUs)},"input":${JSON.stringify(run.input)}${error}}}`,
-    );
+    const out = this.out;
+    out.ascii(this.first ? `{"ph":"X","cat":"worker","name":` : `,\n{"ph":"X","cat":"worker","name":`);
+    this.first = false;
+    out.json(this.rawWorkerNames[run.nameIndex] ?? `op #${run.nameIndex}`);
+    out.ascii(`,"pid":`);
+    out.int(pid);
+    out.ascii(`,"tid":`);
+    out.int(run.track.slot);
+    out.ascii(`,"ts":`);
+    out.int((run.startMs - this.startMs) * 1000);
+    out.ascii(`,"dur":`);
+    out.int(run.serviceUs);
+    out.ascii(`,"args":{"op":`);
+    out.int(run.opId);
+    out.ascii(`,"attempt":`);
+    out.int(run.attempt);
+    out.ascii(`,"outcome":"`);
+    out.ascii(run.outcome);
+    out.ascii(run.final ? `","final":true,"waitUs":` : `","final":false,"waitUs":`);
+    out.int(run.waitUs);
+    out.ascii(`,"serviceUs":`);
+    out.int(run.serviceUs);
+    out.ascii(`,"input":`);
+    out.json((run.input ??= inputSummary(run.payload)));
+    if (run.error !== null) {
+      out.ascii(`,"error":`);
+      out.json(run.error);
+    }
+    out.ascii("}}");
   }
 
   opSettled(_settled: SettledOp): void {}
@@ -52,7 +78,7 @@ export class ChromeTraceWriter implements TimelineSink {
     const name = this.contextNames[run.nameIndex] ?? `"context #${run.nameIndex}"`;
     const error = run.error === null ? "" : `,"error":${JSON.stringify(run.error)}`;
     this.event(
-      `{"ph":"X","cat":"${run.replay ? "context,replay" : "context"}","name":${name},"pid":${pid},"tid":${run.track.slot},"ts":${this.us(run.startMs)},"dur":${round1((run.endMs - run.startMs) * 1000)},` +
+      `{"ph":"X","cat":"${run.replay ? "context,replay" : "context"}","name":${name},"pid":${pid},"tid":${run.track.slot},"ts":${this.us(run.startMs)},"dur":${Math.round((run.endMs - run.startMs) * 1000)},` +
         `"args":{"seq":${run.seq},"replay":${run.replay}${error}}}`,
     );
   }
@@ -78,7 +104,7 @@ export class ChromeTraceWriter implements TimelineSink {
 
   sharedFetch(host: string, hash: string, bytes: number, startMs: number, endMs: number, ok: boolean): void {
     this.event(
-      `{"ph":"X","cat":"shared","name":"shared fetch","pid":${this.pidOfHost(host)},"tid":${AGENT_TID},"ts":${this.us(startMs)},"dur":${round1((endMs - startMs) * 1000)},"args":{"hash":"${hash.slice(0, 16)}","bytes":${bytes},"ok":${ok}}}`,
+      `{"ph":"X","cat":"shared","name":"shared fetch","pid":${this.pidOfHost(host)},"tid":${AGENT_TID},"ts":${this.us(startMs)},"dur":${Math.round((endMs - startMs) * 1000)},"args":{"hash":"${hash.slice(0, 16)}","bytes":${bytes},"ok":${ok}}}`,
     );
   }
 
@@ -95,7 +121,7 @@ export class ChromeTraceWriter implements TimelineSink {
   }
 
   private us(ms: number): number {
-    return round1((ms - this.startMs) * 1000);
+    return Math.round((ms - this.startMs) * 1000);
   }
 
   private pidOf(track: Track): number {
@@ -119,8 +145,4 @@ export class ChromeTraceWriter implements TimelineSink {
     this.event(`{"ph":"M","name":"thread_sort_index","pid":${pid},"tid":${AGENT_TID},"args":{"sort_index":-1}}`);
     return pid;
   }
-}
-
-function round1(value: number): number {
-  return Math.round(value * 10) / 10;
 }

@@ -1,28 +1,52 @@
 // --joblog FILE: one JSON line per settled worker op, like GNU parallel's --joblog, written as
 // ops settle. Fields: op (id), name, host ("host:slot" of the run that settled it, null when none
 // did: cancelled or rejected before a run ended), attempt, start (epoch ms of that run's start),
-// serviceUs, waitUs (issue to start), ok, error (one line), input (a short picture).
+// serviceUs, waitUs (issue to start), ok, error (one line), input (a short picture). Times are
+// whole numbers (ms, µs): they are printed for every op, and fractions cost several times more.
 import type { ContextRun, Instant, OpRun, RunInfo, SettledOp, TimelineSink } from "../../core/trace/timeline-sink.ts";
+import { inputSummary } from "../../core/trace/input-summary.ts";
 import type { OutputFile } from "./output-file.ts";
 
 export class JoblogWriter implements TimelineSink {
-  /** Op names as JSON strings, made once. */
-  private names: string[] = [];
+  private names: readonly string[] = [];
   private epochOffset = 0;
 
   constructor(private readonly out: OutputFile) {}
 
   begin(info: RunInfo): void {
-    this.names = info.workerNames.map((name) => JSON.stringify(name));
+    this.names = info.workerNames;
     this.epochOffset = info.epochMs - info.startMs;
   }
 
+  /** One line per op: written piece by piece, no string made (see OutputFile). */
   opSettled(s: SettledOp): void {
+    const out = this.out;
     const run = s.run;
-    const name = this.names[s.nameIndex] ?? `"op #${s.nameIndex}"`;
-    const where = run === null ? `"host":null,"attempt":null,"start":null,"serviceUs":null,"waitUs":null` : `"host":${JSON.stringify(run.track.label)},"attempt":${run.attempt},"start":${round3(run.startMs + this.epochOffset)},"serviceUs":${Math.round(run.serviceUs)},"waitUs":${Math.round(run.waitUs)}`;
-    const outcome = s.ok ? `"ok":true,"error":null` : `"ok":false,"error":${JSON.stringify(s.error)}`;
-    this.out.write(`{"op":${s.opId},"name":${name},${where},${outcome},"input":${JSON.stringify(s.input)}}\n`);
+    out.ascii(`{"op":`);
+    out.int(s.opId);
+    out.ascii(`,"name":`);
+    out.json(this.names[s.nameIndex] ?? `op #${s.nameIndex}`);
+    if (run === null) out.ascii(`,"host":null,"attempt":null,"start":null,"serviceUs":null,"waitUs":null`);
+    else {
+      out.ascii(`,"host":`);
+      out.json(run.track.label);
+      out.ascii(`,"attempt":`);
+      out.int(run.attempt);
+      out.ascii(`,"start":`);
+      out.int(run.startMs + this.epochOffset);
+      out.ascii(`,"serviceUs":`);
+      out.int(run.serviceUs);
+      out.ascii(`,"waitUs":`);
+      out.int(run.waitUs);
+    }
+    if (s.ok) out.ascii(`,"ok":true,"error":null,"input":`);
+    else {
+      out.ascii(`,"ok":false,"error":`);
+      out.json(s.error ?? "");
+      out.ascii(`,"input":`);
+    }
+    out.json((s.input ??= s.run?.input ?? inputSummary(s.payload)));
+    out.ascii("}\n");
   }
 
   end(): void {
@@ -34,8 +58,4 @@ export class JoblogWriter implements TimelineSink {
   instant(_instant: Instant): void {}
   counter(): void {}
   sharedFetch(): void {}
-}
-
-function round3(value: number): number {
-  return Math.round(value * 1000) / 1000;
 }

@@ -6,8 +6,16 @@ import { decode } from "../protocol/codec.ts";
 const DECODE_MAX_BYTES = 64 * 1024;
 const MAX_ITEMS = 4;
 
+/** Pictures of the one-byte inputs (MessagePack fixints 0…127 and -32…-1), made once: the common small-number input costs a lookup. */
+const FIXINTS: string[] = [];
+for (let byte = 0; byte < 256; byte++) FIXINTS.push(byte < 0x80 ? String(byte) : byte >= 0xe0 ? String(byte - 256) : "");
+
 export function inputSummary(payload: Uint8Array, maxChars = 80): string {
   if (payload.length === 0) return "undefined";
+  if (payload.length === 1) {
+    const fixint = FIXINTS[payload[0]!]!;
+    if (fixint !== "") return fixint;
+  }
   if (payload.length > DECODE_MAX_BYTES) return `<${payload.length} bytes>`;
   let value: unknown;
   try {

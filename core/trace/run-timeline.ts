@@ -9,7 +9,6 @@
 import type { RunObserver } from "../runtime/run-observer.ts";
 import type { RuntimeEvent } from "../runtime/runtime.ts";
 import type { ContextOp, SlaveState, WorkerOp } from "../runtime/scheduler/types.ts";
-import { inputSummary } from "./input-summary.ts";
 import { IssueTimes } from "./issue-times.ts";
 import type { ContextRun, OpRun, SettledOp, TimelineSink, Track } from "./timeline-sink.ts";
 
@@ -39,8 +38,8 @@ export class RunTimeline implements RunObserver {
 
   constructor(private readonly sinks: readonly TimelineSink[]) {
     const track: Track = { id: -1, host: "", slot: 0, label: "" };
-    this.run = { track, opId: 0, nameIndex: 0, attempt: 0, startMs: 0, serviceUs: 0, waitUs: 0, outcome: "ok", final: false, input: "", error: null };
-    this.settled = { opId: 0, nameIndex: 0, run: null, ok: true, error: null, input: "", atMs: 0 };
+    this.run = { track, opId: 0, nameIndex: 0, attempt: 0, startMs: 0, serviceUs: 0, waitUs: 0, outcome: "ok", final: false, payload: EMPTY, input: null, error: null };
+    this.settled = { opId: 0, nameIndex: 0, run: null, ok: true, error: null, payload: EMPTY, input: null };
     this.contextRun = { track, seq: 0, nameIndex: 0, replay: false, startMs: 0, endMs: 0, error: null };
   }
 
@@ -79,14 +78,14 @@ export class RunTimeline implements RunObserver {
     this.pending = true;
   }
 
-  opSettled(op: WorkerOp, error: Error | null, now: number): void {
+  opSettled(op: WorkerOp, error: Error | null): void {
     const fromRun = this.pending && this.run.opId === op.id;
     const settled = this.settled;
     settled.opId = op.id;
     settled.nameIndex = op.nameIndex;
     settled.ok = error === null;
     settled.error = error === null ? null : oneLine(error);
-    settled.atMs = now;
+    settled.input = null;
     if (fromRun) {
       const run = this.run;
       run.final = true;
@@ -94,11 +93,11 @@ export class RunTimeline implements RunObserver {
       this.pending = false;
       for (const sink of this.sinks) sink.opRun(run);
       settled.run = run;
-      settled.input = run.input;
+      settled.payload = run.payload;
     } else {
       if (this.pending) this.flush();
       settled.run = null;
-      settled.input = inputSummary(op.payload);
+      settled.payload = op.payload;
     }
     for (const sink of this.sinks) sink.opSettled(settled);
     this.issueTimes.settled(op.id);
@@ -202,7 +201,9 @@ export class RunTimeline implements RunObserver {
     run.waitUs = Number.isNaN(issued) ? 0 : Math.max(0, (start - issued) * 1000);
     run.outcome = outcome;
     run.final = false;
-    run.input = inputSummary(op.payload);
+    // Its picture is made by the sinks (off the master's thread when they run in the writer thread).
+    run.payload = op.payload;
+    run.input = null;
     run.error = null;
   }
 
@@ -235,6 +236,8 @@ export class RunTimeline implements RunObserver {
     for (const sink of this.sinks) sink.instant({ name, track, host, atMs, args });
   }
 }
+
+const EMPTY = new Uint8Array(0);
 
 /** An error's message on one line, bounded. */
 function oneLine(error: Error): string {

@@ -34,7 +34,9 @@ export interface OpRun {
   outcome: RunOutcome;
   /** This run settled the op. */
   final: boolean;
-  input: string;
+  /** The op's encoded input; `input` its picture once made (null: make it with inputSummary, where the sink runs). */
+  payload: Uint8Array;
+  input: string | null;
   /** The op's error, one line, when this run settled it with one. */
   error: string | null;
 }
@@ -46,8 +48,9 @@ export interface SettledOp {
   run: OpRun | null;
   ok: boolean;
   error: string | null;
-  input: string;
-  atMs: number;
+  /** As in OpRun. */
+  payload: Uint8Array;
+  input: string | null;
 }
 
 export interface ContextRun {

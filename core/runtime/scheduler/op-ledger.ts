@@ -36,14 +36,14 @@ export class OpLedger {
   resolve(op: WorkerOp, value: unknown): void {
     if (!this.close(op)) return;
     this.counters.workerDone++;
-    if (this.observer !== null) this.observer.opSettled(op, null, this.clock.now());
+    if (this.observer !== null) this.observer.opSettled(op, null);
     op.settle.resolve(value);
   }
 
   reject(op: WorkerOp, error: Error): void {
     if (!this.close(op)) return;
     this.counters.workerFailed++;
-    if (this.observer !== null) this.observer.opSettled(op, error, this.clock.now());
+    if (this.observer !== null) this.observer.opSettled(op, error);
     op.settle.reject(error);
   }
 
@@ -51,7 +51,7 @@ export class OpLedger {
   abandon(op: WorkerOp, error: Error): void {
     if (!this.close(op)) return;
     this.counters.workerFailed++;
-    if (this.observer !== null) this.observer.opSettled(op, error, this.clock.now());
+    if (this.observer !== null) this.observer.opSettled(op, error);
     op.settle.abandon(error);
   }
 

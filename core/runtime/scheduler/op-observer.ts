@@ -19,8 +19,11 @@ export interface OpObserver {
   opAnswered(op: WorkerOp, slave: SlaveState, attempt: number, serviceUs: number, failed: boolean, late: boolean, now: number): void;
   /** `slave` was lost while running `op` (its run ends here; the op goes back to the queue or fails). */
   opLost(op: WorkerOp, slave: SlaveState, attempt: number, now: number): void;
-  /** The op's promise settled: `error` null for a result. Once per op. */
-  opSettled(op: WorkerOp, error: Error | null, now: number): void;
+  /**
+   * The op's promise settled: `error` null for a result. Once per op. No time: it follows its
+   * answer (or its cancel, its loss) at once, and reading the clock costs ~0.2 µs on a VM.
+   */
+  opSettled(op: WorkerOp, error: Error | null): void;
   /** A context op was sent to a slave: with the broadcast (`replay` false), or replayed to a new or catching-up slave. */
   contextSent(entry: ContextOp, slave: SlaveState, replay: boolean, now: number): void;
   /** A slave applied context op `seq` (`error`: it threw there). */
