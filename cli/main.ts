@@ -10,6 +10,7 @@ import { buildBuilder, type BuildArgs } from "./commands/build-flags.ts";
 import { deployBuilder, type DeployArgs } from "./commands/deploy-flags.ts";
 import { doctorBuilder, type DoctorArgs } from "./commands/toolchain-doctor-flags.ts";
 import { hostsCheckBuilder, type HostsCheckArgs } from "./commands/hosts-check-flags.ts";
+import { traceRenderBuilder, type TraceRenderArgs } from "./commands/trace-render-flags.ts";
 import { ConfigError } from "../core/errors.ts";
 import { ExitCode, exitCodeFor } from "./exit-codes.ts";
 
@@ -70,6 +71,18 @@ async function main(argv: string[]): Promise<number> {
           },
         )
         .demandCommand(1, "name a hosts command, e.g. `mnt hosts check hosts.yaml`"),
+    )
+    .command("trace", "look at a trace written by `mnt exec --trace`", (y) =>
+      y
+        .command(
+          "render <file>",
+          "draw the trace as a PNG: a row per slave, ops coloured by name, losses marked, the queue on top",
+          (c) => traceRenderBuilder(c),
+          async (args) => {
+            exitCode = (await import("./commands/trace-render.ts")).traceRenderCommand(args as unknown as TraceRenderArgs);
+          },
+        )
+        .demandCommand(1, "name a trace command, e.g. `mnt trace render trace.json -o trace.png`"),
     )
     .example("$0 exec examples/pi/pi.ts", "estimate π with one slave per core")
     .example("$0 exec examples/mandelbrot/mandelbrot.ts -- --out m.png", "render an image; args after -- go to main")
