@@ -7,7 +7,7 @@
 // system) run it from there; the others get it through srun as a tar stream into a folder of their
 // own (/tmp/mnt-UID/releases/ID). One srun step over all nodes checks, one ships.
 import { spawn } from "node:child_process";
-import { readFileSync, realpathSync } from "node:fs";
+import { readFileSync, realpathSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Readable } from "node:stream";
@@ -48,7 +48,9 @@ export async function slurmAgents(options: SlurmAgentsOptions): Promise<SlurmAge
   try {
     const allocation = await allocationFromEnv(held?.env ?? process.env);
     const sruns = new Set<CommandAgent>();
-    const agents = await nodeAgents(allocation, options, (agent) => {
+    // Beside the release, so on the same shared file system as far as the nodes that see it go.
+    const sharedDir = path.join(path.dirname(options.release.dir), `shared-${process.pid}-${Date.now().toString(36)}`);
+    const agents = await nodeAgents(allocation, options, sharedDir, (agent) => {
       sruns.add(agent);
       void agent.exited.then(() => sruns.delete(agent));
     });
@@ -58,6 +60,7 @@ export async function slurmAgents(options: SlurmAgentsOptions): Promise<SlurmAge
       // shepherd ends the step), so mnt leaves none behind.
       for (const srun of sruns) srun.kill("SIGKILL");
       await Promise.all([...sruns].map((srun) => srun.exited));
+      rmSync(sharedDir, { recursive: true, force: true });
       await held?.release();
     };
     return { agents, slaves: allocation.nodes.reduce((sum, node) => sum + node.cpus, 0), close };
@@ -107,7 +110,7 @@ async function allocate(words: string[], reporter: Reporter): Promise<HeldAlloca
   }
 }
 
-async function nodeAgents(allocation: Allocation, options: SlurmAgentsOptions, onStart: (agent: CommandAgent) => void): Promise<AgentSpec[]> {
+async function nodeAgents(allocation: Allocation, options: SlurmAgentsOptions, sharedDir: string, onStart: (agent: CommandAgent) => void): Promise<AgentSpec[]> {
   const { release, reporter } = options;
   const names = allocation.nodes.map((node) => node.name);
   reporter.note(`Slurm job ${allocation.jobId}: ${allocation.nodes.map((node) => `${node.name} (${node.cpus} CPU${node.cpus === 1 ? "" : "s"})`).join(", ")}`);
@@ -139,6 +142,9 @@ async function nodeAgents(allocation: Allocation, options: SlurmAgentsOptions, o
       host: node.name,
       slots: node.cpus,
       programPath: path.join(check.releaseDir!, PROGRAM_FILE),
+      // A node that sees the release in place sees this folder too: shared data goes there as
+      // files rather than through srun (see core/runtime/shared-files.ts).
+      sharedDir: check.releaseDir === release.dir ? sharedDir : undefined,
       connect: srunAgentConnector({
         jobId: allocation.jobId,
         node: node.name,

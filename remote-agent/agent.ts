@@ -3,6 +3,8 @@
 // watchdogs.ts), caches shared data for them (shared-relay.ts) and forwards what they print as Log
 // frames. It exits when its stdin closes, taking its slaves along.
 import { readFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import path from "node:path";
 import { Socket } from "node:net";
 import os from "node:os";
 import { WriteStream, isatty } from "node:tty";
@@ -70,6 +72,7 @@ export function runAgent(agentFile: string): void {
       const target = running(id);
       if (target) target.kill(reason);
     },
+    fromFile: async (hash) => (config?.sharedDir ? readFile(path.join(config.sharedDir, hash)).catch(() => null) : null),
   });
 
   const router = new MasterRouter({

@@ -29,7 +29,12 @@ export interface RelayPorts {
   toSlave(slave: number, bytes: Buffer): boolean;
   /** Kills a slave whose channel holds part of a value that turned out wrong. */
   killSlave(slave: number, reason: string): void;
+  /** A value's bytes from a shared folder, or null when it is not there (then it is fetched from the master). */
+  fromFile?(hash: string): Promise<Buffer | null>;
 }
+
+/** A value read from a file is passed on in pieces of this size (frames have a 1 MiB limit). */
+const FILE_PIECE_BYTES = 256 * 1024;
 
 export class SharedRelay {
   /** Values by hash, kept as the chunks they arrived in (no joining copy). */
@@ -58,7 +63,21 @@ export class SharedRelay {
     const fetchId = this.nextFetch++;
     this.transfers.set(fetchId, transfer);
     this.fetching.set(hash, transfer);
-    this.ports.toMaster(encodeFrame(FrameType.SharedFetch, 0, fetchId, Buffer.from(hash)));
+    const fetch = () => this.ports.toMaster(encodeFrame(FrameType.SharedFetch, 0, fetchId, Buffer.from(hash)));
+    if (!this.ports.fromFile) return fetch();
+    this.ports.fromFile(hash).then(
+      (bytes) => {
+        if (!bytes || createHash("sha256").update(bytes).digest("hex") !== hash) return fetch();
+        // Views of the one buffer read, passed on as if they had come from the master.
+        let at = 0;
+        do {
+          const end = Math.min(bytes.length, at + FILE_PIECE_BYTES);
+          this.receive(fetchId, end < bytes.length ? FLAG_MORE : 0, bytes.subarray(at, end));
+          at = end;
+        } while (at < bytes.length);
+      },
+      () => fetch(),
+    );
   }
 
   /** One SharedData frame from the master (a chunk of a value, or an error instead of it). */

@@ -32,6 +32,13 @@ export interface Config {
   slaveTimeoutMs: number;
   /** Extra environment for slaves. */
   env?: Record<string, string>;
+  /**
+   * A folder the master and this host both see (a shared file system): the master writes each
+   * shared value there as a file named by its sha256, and the agent reads it from there instead
+   * of fetching it through the connection (which may be far slower: srun). A value not there
+   * (yet) is fetched as usual.
+   */
+  sharedDir?: string;
 }
 
 /** master → agent: start a slave. */

@@ -26,6 +26,8 @@ export interface AgentSpec {
   programPath: string;
   /** Labels ops can require (`m.worker.x(input, { tags })`). */
   tags?: readonly string[];
+  /** A folder the master and this host both see: shared data reaches the host as files there (see Config.sharedDir). */
+  sharedDir?: string;
 }
 
 export type SupervisorEvent =
@@ -88,6 +90,7 @@ export class HostSupervisor implements SlavePort {
       this.agents.set(spec.host, { spec, link: null, connection: null, slots: 0, first: { resolve, reject }, lastError: null });
     });
     first.catch(() => {});
+    if (spec.sharedDir) this.shared.mirrorTo(spec.sharedDir);
     this.scheduler.addHost(spec.host, spec.slots, spec.tags ?? []);
     return first;
   }
@@ -211,6 +214,7 @@ export class HostSupervisor implements SlavePort {
         slaveHeartbeatMs: this.options.slaveHeartbeatMs,
         slaveTimeoutMs: this.options.slaveTimeoutMs,
         env: this.options.env,
+        sharedDir: spec.sharedDir,
       },
     });
     agent.link = link;

@@ -5,6 +5,7 @@ import { encode } from "../protocol/codec.ts";
 import type { FrameChannel, IncomingFrame } from "../protocol/channel.ts";
 import { FLAG_ERROR, FrameType } from "../protocol/frame.ts";
 import type { SharedVersion } from "../protocol/messages.ts";
+import { SharedFiles } from "./shared-files.ts";
 import { SharedStore, type FreedVersions } from "./shared-store.ts";
 
 /**
@@ -23,12 +24,15 @@ export interface SharedAudience {
 export class SharedServer {
   readonly store = new SharedStore();
   bytesSent = 0;
+  /** Folders on a shared file system that hosts read values from (AgentSpec.sharedDir). */
+  private readonly files = new SharedFiles();
 
   constructor(private readonly audience: SharedAudience) {}
 
   /** A new version of `key`: every ready slave learns it at once (a small frame; bytes come on demand). */
   set(key: string, value: unknown): void {
     const version = this.store.set(key, value);
+    this.files.write(version.hash, this.store.blob(version.hash)!);
     const payload = encode(version);
     for (const { channel, slave } of this.audience.readySlaves()) channel.send(FrameType.SharedVersion, slave, 0, payload);
     this.free(this.store.collect());
@@ -64,8 +68,14 @@ export class SharedServer {
     );
   }
 
+  /** Values are also written as files into `dir` from now on (those already set too). */
+  mirrorTo(dir: string): void {
+    this.files.add(dir, this.store.liveVersions().map((version) => [version.hash, this.store.blob(version.hash)!] as [string, Buffer]));
+  }
+
   private free(freed: FreedVersions | null): void {
     if (!freed) return;
+    this.files.remove(freed.hashes);
     const forSlaves = encode(freed);
     for (const { channel, slave } of this.audience.readySlaves()) channel.send(FrameType.SharedFree, slave, 0, forSlaves);
     if (freed.hashes.length === 0) return;

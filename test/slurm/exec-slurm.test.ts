@@ -117,6 +117,28 @@ describe("mnt exec --slurm (a real Slurm: controller and 3 nodes in network name
       }
     });
 
+    it("shared data reaches nodes that see the release through files on the shared file system, the others through srun", async () => {
+      const sharedSummary = (run: MntRun) => JSON.parse(run.stdout) as { ok: boolean; shared: { bytesSent: number } };
+      const build = path.join(dir, "shared-data-build");
+      const inPlace = await mnt([fixture("remote-shared.ts"), "--out", build, "--json", "--slurm", "-N 3", "--", "3"]);
+      expect(inPlace.code, describeRun(inPlace)).to.equal(0);
+      expect(inPlace.stderr).to.match(/^remote-shared: \d+ reads, every one of 3 slaves read it at least twice, 0 wrong; hosts: n1,n2,n3$/m);
+      // Not a byte of it went through the connections: the agents read the file the master wrote.
+      expect(sharedSummary(inPlace).shared.bytesSent).to.equal(0);
+      const out = mkdtempSync("/tmp/mnt-slurm-out-");
+      try {
+        const shipped = await mnt([fixture("remote-shared.ts"), "--out", out, "--json", "--slurm", "-N 3", "--", "3"]);
+        expect(shipped.code, describeRun(shipped)).to.equal(0);
+        expect(shipped.stderr).to.match(/^remote-shared: \d+ reads, every one of 3 slaves read it at least twice, 0 wrong; hosts: n1,n2,n3$/m);
+        // Once into each of the 3 nodes (8 MiB and its encoding's few bytes).
+        expect(sharedSummary(shipped).shared.bytesSent).to.be.within(3 * 8 * 2 ** 20, 3 * (8 * 2 ** 20 + 64));
+      } finally {
+        rmSync(out, { recursive: true, force: true });
+      }
+      // The folder of the files (beside the release) is gone with the run.
+      expect(readdirSync(build).filter((name) => name.startsWith("shared-"))).to.deep.equal([]);
+    });
+
     for (const signal of ["SIGINT", "SIGTERM"] as const) {
       it(`${signal} mid-run: the run stops (exit ${signal === "SIGINT" ? 130 : 143}) and the allocation is given back`, async () => {
         const stop = path.join(dir, `never-${signal}`);
