@@ -8,12 +8,15 @@
 //   start included, ~0.1 s) and `ssh host 'cat > /dev/null'`, fed the same number of bytes
 //
 // Each target runs 2 slaves on one host: `--slots 2`; `--hosts` with one lab host of `slots: 2`;
-// `--slurm "-N 1 -n 2"` (salloc for one node with 2 CPUs). The programs measure themselves inside
+// `--slurm "-N 1 -n 2"` (salloc for one node with 2 CPUs), once with the release where the node
+// sees it (shared data then goes as files on the shared file system) and once under /tmp (the
+// release and shared data go through srun). The programs measure themselves inside
 // main (bench/programs/exec-*.ts), so start-up (salloc, srun, SSH, deploy) is not in the figures.
 //
 //   npm run build && node --import=tsx bench/slurm.ts
 // Environment: ROUNDS (3), OPS (100000), SHARED_MIB (64). Needs root, Slurm and the lab's tools.
 import { spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -58,7 +61,10 @@ try {
   const targets = [
     { name: "this machine (--slots 2)", placement: ["--slots", "2"] },
     { name: "SSH (--hosts: 1 host, slots: 2)", placement: ["--hosts", hostsFile] },
-    { name: 'Slurm (--slurm "-N 1 -n 2": srun -u)', placement: ["--slurm", "-N 1 -n 2"] },
+    { name: 'Slurm (--slurm "-N 1 -n 2"): shared data as files', placement: ["--slurm", "-N 1 -n 2"] },
+    // The release under this machine's /tmp, which the node cannot see: sent through srun, and
+    // shared data with it (what every node gets without a shared file system).
+    { name: "Slurm, release not shared: shared data through srun", placement: ["--out", mkdtempSync("/tmp/mnt-bench-slurm-"), "--slurm", "-N 1 -n 2"] },
   ];
   const env = slurm.env;
   const noop = new Map(targets.map((t) => [t.name, { ops: [] as number[], p50: [] as number[], p99: [] as number[] }]));
