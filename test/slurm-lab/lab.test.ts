@@ -2,7 +2,7 @@
 // name with its own /tmp (and this machine's other folders, like an NFS home); a node can crash and
 // come back; nothing the lab made survives stop(), a test process that exits, or (after the next
 // start's sweep) one that was SIGKILLed.
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { expect } from "chai";
@@ -24,6 +24,12 @@ function labProcess(mode: "exit" | "wait"): Promise<{ exited: Promise<number | n
 
 describe("the Slurm lab (slurmctld and 3 slurmd in network namespaces)", function () {
   this.timeout(120_000);
+
+  it("without Slurm's commands, a test fails with the exact install command (never skips)", () => {
+    const script = `import { requireSlurmTools } from ${JSON.stringify(path.join(repoRoot, "test", "slurm-lab", "lab.ts"))}; try { requireSlurmTools(); console.log("found"); } catch (e) { console.log(e.message); }`;
+    const out = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { cwd: repoRoot, env: { ...process.env, PATH: "/nonexistent" }, encoding: "utf8" });
+    expect(out.stdout.trim()).to.match(/^the Slurm lab needs commands that are not installed: srun \(slurm-client\), .*; install them as root with: apt-get install -y --no-install-recommends slurmctld slurmd slurm-client munge$/);
+  });
 
   describe("a running lab", () => {
     let lab: SlurmLab;
