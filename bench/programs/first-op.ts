@@ -12,7 +12,8 @@ export default defineProgram({
     const hosts = Number(argv[0] ?? 3);
     const first = new Map<string, number>();
     while (first.size < hosts) {
-      const seen = await Promise.all(Array.from({ length: 16 }, () => m.worker.where()));
+      // Enough ops per round for every slave to get one as soon as it is up.
+      const seen = await Promise.all(Array.from({ length: Math.max(16, 2 * hosts) }, () => m.worker.where()));
       for (const { host, at } of seen) if (!first.has(host) || at < first.get(host)!) first.set(host, at);
     }
     console.log(JSON.stringify(Object.fromEntries(first)));

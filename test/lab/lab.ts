@@ -73,6 +73,8 @@ export interface HostsYamlExtra {
   defaults?: Record<string, unknown>;
   /** Fields for single hosts, keyed by host name (h1, …). */
   perHost?: Record<string, Record<string, unknown>>;
+  /** Only these hosts, by name (default: every host of the lab). */
+  only?: string[];
 }
 
 export interface Lab {
@@ -475,10 +477,12 @@ function makeLab(state: LabState): Lab {
     writeHostsYaml(file, extra = {}) {
       const unknown = Object.keys(extra.perHost ?? {}).filter((name) => !hosts.some((h) => h.name === name));
       if (unknown.length > 0) throw new Error(`writeHostsYaml: perHost names no host of this lab: ${unknown.join(", ")}`);
+      const notHosts = (extra.only ?? []).filter((name) => !hosts.some((h) => h.name === name));
+      if (notHosts.length > 0) throw new Error(`writeHostsYaml: only names no host of this lab: ${notHosts.join(", ")}`);
       const text = hostsYaml({
         kind: state.kind,
         defaults: { user: "root", identityFiles: [state.clientKey], knownHostsFile, strictHostKeyChecking: "yes", ...extra.defaults },
-        hosts: hosts.map((h) => ({ name: h.name, address: h.address, port: h.port, ...extra.perHost?.[h.name] })),
+        hosts: hosts.filter((h) => !extra.only || extra.only.includes(h.name)).map((h) => ({ name: h.name, address: h.address, port: h.port, ...extra.perHost?.[h.name] })),
       });
       writeFileSync(file, text);
     },
