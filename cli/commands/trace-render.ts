@@ -15,7 +15,7 @@ export function traceRenderCommand(args: TraceRenderArgs): number {
   const model = readTrace(args.file);
   const slaves = model.tracks.filter((track) => track.slices.length > 0).length;
   const ops = model.tracks.reduce((n, track) => n + track.slices.filter((slice) => !slice.context).length, 0);
-  const title = `${path.basename(args.file)}: ${ops} op runs on ${slaves} tracks, ${((model.end - model.start) / 1000).toFixed(1)} ms`;
+  const title = `${path.basename(args.file)}: ${ops} op runs on ${slaves} slave tracks, ${((model.end - model.start) / 1000).toFixed(1)} ms from the first slave up`;
   const png = renderTrace(model, { width: args.width, title });
   try {
     writeFileSync(args.out, png);

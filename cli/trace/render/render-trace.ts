@@ -62,6 +62,7 @@ export function renderTrace(model: TraceModel, options: RenderOptions): Buffer {
     drawTrack(canvas, track, colours, x, y);
   });
   for (const mark of model.marks) {
+    if (mark.at < model.start) continue;
     const colour = markColour(mark.name);
     canvas.fill(x(mark.at), rowsTop, 1, tracks.length * ROW, colour);
   }
@@ -77,11 +78,14 @@ export function renderTrace(model: TraceModel, options: RenderOptions): Buffer {
   // The legend: op names with their colours, four to a row.
   const legendTop = axisTop + LINE + PAD + 4;
   const column = Math.floor(plotWidth / 4);
+  const contextOnly = contextNames(tracks);
   [...colours].forEach(([name, colour], i) => {
     const lx = plotLeft + (i % 4) * column;
     const ly = legendTop + Math.floor(i / 4) * (LINE + 6);
-    canvas.fill(lx, ly, 5 * SCALE * 2, 5 * SCALE, colour);
-    canvas.text(lx + 5 * SCALE * 2 + 6, ly, name, INK, SCALE);
+    const context = contextOnly.has(name);
+    canvas.fill(lx, ly, 5 * SCALE * 2, 5 * SCALE, context ? darker(colour) : colour);
+    if (context) canvas.fill(lx, ly - 2, 5 * SCALE * 2, 2, INK);
+    canvas.text(lx + 5 * SCALE * 2 + 6, ly, context ? `${name} (context op)` : name, INK, SCALE);
   });
   canvas.text(PAD, legendTop, "ops:", INK, SCALE);
   return canvas.toPng();
@@ -120,7 +124,8 @@ function drawCounter(canvas: Canvas, model: TraceModel, x: (ts: number) => numbe
   const barTop = top + 4 * SCALE + 4;
   const barHeight = COUNTER_HEIGHT - (barTop - top);
   counter.samples.forEach((sample, i) => {
-    const from = x(sample.at);
+    if (i + 1 < counter.samples.length && counter.samples[i + 1]!.at < model.start) return;
+    const from = Math.max(left, x(sample.at));
     const to = i + 1 < counter.samples.length ? x(counter.samples[i + 1]!.at) : x(model.end);
     // Stacked: the first series (queued) on top of the second (running).
     let base = top + COUNTER_HEIGHT;
@@ -142,6 +147,15 @@ function colourByName(tracks: TraceTrack[]): Map<string, Rgb> {
   const colours = new Map<string, Rgb>();
   [...names].sort().forEach((name, i) => colours.set(name, PALETTE[i % PALETTE.length]!));
   return colours;
+}
+
+/** Names of context ops (every slice of the name is one). */
+function contextNames(tracks: TraceTrack[]): Set<string> {
+  const context = new Set<string>();
+  const worker = new Set<string>();
+  for (const track of tracks) for (const slice of track.slices) (slice.context ? context : worker).add(slice.name);
+  for (const name of worker) context.delete(name);
+  return context;
 }
 
 function markColour(name: string): Rgb {

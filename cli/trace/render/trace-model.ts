@@ -102,6 +102,13 @@ export function modelOf(events: RawEvent[]): TraceModel {
     }
   }
   for (const [key, track] of tracks) track.label = threadNames.get(key) ?? `${processNames.get(track.pid) ?? track.pid}:${track.tid}`;
+  // The picture starts when the first slave does (before that: the build and the agents' start).
+  let firstSlave = Number.POSITIVE_INFINITY;
+  for (const track of tracks.values()) {
+    for (const slice of track.slices) firstSlave = Math.min(firstSlave, slice.start);
+    for (const mark of track.marks) firstSlave = Math.min(firstSlave, mark.at);
+  }
+  if (Number.isFinite(firstSlave) && firstSlave < end) start = Math.max(start, firstSlave - (end - firstSlave) * 0.01);
   // Slave tracks first in host and slot order, each host's agent track after its slaves.
   const ordered = [...tracks.values()].sort((a, b) => a.pid - b.pid || a.tid - b.tid);
   if (!Number.isFinite(start)) start = end = 0;
