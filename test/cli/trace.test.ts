@@ -1,10 +1,11 @@
 // End-to-end: `mnt exec --trace FILE --joblog FILE` on local slaves. The trace is read back as
 // Perfetto would read it and checked against the run's own results: each op result names the
 // slave process that computed it, and the trace must show that op's final run on that slave's track.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
+import { PNG } from "pngjs";
 import { runMnt, type MntRun } from "../helpers/mnt.ts";
 import { describeRun, expectOneLineMntError, fixture } from "./support.ts";
 
@@ -204,6 +205,22 @@ describe("mnt exec --trace and --joblog", function () {
     const events = readTrace(trace);
     expect(events.filter((event) => event.ph === "X" && event.args!.final === true)).to.have.length(5);
     expect(readJoblog(joblog).map((line) => [line.op, line.ok]).sort(([a], [b]) => Number(a) - Number(b))).to.deep.equal([1, 2, 3, 4, 5].map((op) => [op, true]));
+  });
+
+  it("mnt trace render draws a run's trace as a PNG: a row per slave track; a file that is not a trace is one line, exit 64", async () => {
+    const trace = path.join(dir, "trace.json");
+    const run = await runMnt(["exec", fixture("trace-job.ts"), "--slots", "2", "-q", "--trace", trace, "--", "crash", "2", dir]);
+    expect(run.code, describeRun(run)).to.equal(0);
+    const image = path.join(dir, "trace.png");
+    const render = await runMnt(["trace", "render", trace, "-o", image, "--width", "800"]);
+    expect(render.code, describeRun(render)).to.equal(0);
+    const png = PNG.sync.read(readFileSync(image));
+    expect(png.width).to.equal(800);
+    expect(png.height, "the header, the queue, 2 slave rows at least, the axis, the legend").to.be.greaterThan(150);
+    const notTrace = path.join(dir, "ops.jsonl"); // a joblog given by mistake
+    writeFileSync(notTrace, '{"op":1}\n');
+    const line = expectOneLineMntError(await runMnt(["trace", "render", notTrace, "-o", image]), 64);
+    expect(line).to.equal(`mnt: ${notTrace}: not a Chrome trace (no traceEvents array) (give a file written by \`mnt exec --trace\`)`);
   });
 
   it("a trace or joblog path that cannot be written: one line naming it and the fix, exit 64, before the build", async () => {
