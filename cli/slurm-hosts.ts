@@ -7,7 +7,7 @@
 // system) run it from there; the others get it through srun as a tar stream into a folder of their
 // own (/tmp/mnt-UID/releases/ID). One srun step over all nodes checks, one ships.
 import { spawn } from "node:child_process";
-import { readFileSync, realpathSync, rmSync } from "node:fs";
+import { readFileSync, readdirSync, realpathSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Readable } from "node:stream";
@@ -35,7 +35,7 @@ export interface SlurmAgentsOptions {
 export interface SlurmAgents {
   agents: AgentSpec[];
   slaves: number;
-  /** Gives back an allocation mnt asked for (resolves once salloc has); nothing otherwise. */
+  /** Ends any srun left, removes the shared-data folder, gives back an allocation mnt asked for (resolves once salloc has). */
   close(): Promise<void>;
 }
 
@@ -50,6 +50,7 @@ export async function slurmAgents(options: SlurmAgentsOptions): Promise<SlurmAge
     const sruns = new Set<CommandAgent>();
     // Beside the release, so on the same shared file system as far as the nodes that see it go.
     const sharedDir = path.join(path.dirname(options.release.dir), `shared-${process.pid}-${Date.now().toString(36)}`);
+    removeStaleSharedDirs(path.dirname(options.release.dir));
     const agents = await nodeAgents(allocation, options, sharedDir, (agent) => {
       sruns.add(agent);
       void agent.exited.then(() => sruns.delete(agent));
@@ -67,6 +68,30 @@ export async function slurmAgents(options: SlurmAgentsOptions): Promise<SlurmAge
   } catch (error) {
     await held?.release();
     throw error;
+  }
+}
+
+/** Folders of shared data left by runs that died (SIGKILL) before removing theirs: their pid is gone. */
+function removeStaleSharedDirs(parent: string): void {
+  let names: string[] = [];
+  try {
+    names = readdirSync(parent);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(/^shared-(\d+)-[0-9a-z]+$/.exec(name)?.[1]);
+    if (!pid || pid === process.pid || alive(pid)) continue;
+    rmSync(path.join(parent, name), { recursive: true, force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

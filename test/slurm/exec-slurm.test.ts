@@ -164,14 +164,20 @@ describe("mnt exec --slurm (a real Slurm: controller and 3 nodes in network name
       await noJobLeft();
     });
 
-    it("mnt SIGKILLed mid-run: the allocation is given back all the same (squeue shows no job)", async () => {
+    it("mnt SIGKILLed mid-run: the allocation is given back all the same (squeue shows no job); the next run removes its shared-data folder", async () => {
       const stop = path.join(dir, "never-kill");
-      const job = live([fixture("remote-job.ts"), "--slurm", "-N 3", "--", "until", stop]);
+      const build = path.join(dir, "killed-build");
+      const job = live([fixture("remote-job.ts"), "--out", build, "--slurm", "-N 3", "--", "until", stop]);
       await job.waitForStderr(/^remote-job: batch 2 /m, 60_000);
       expect(await lab.jobs()).to.have.length(1);
       job.child.kill("SIGKILL");
       await job.exited;
       await noJobLeft();
+      const sharedDirs = () => readdirSync(build).filter((name) => name.startsWith("shared-"));
+      expect(sharedDirs()).to.have.length(1);
+      const next = await mnt([fixture("remote-job.ts"), "--out", build, "--slurm", "-N 1", "--", "squares", "10"]);
+      expect(next.code, describeRun(next)).to.equal(0);
+      expect(sharedDirs()).to.deep.equal([]);
     });
   });
 
