@@ -15,6 +15,7 @@ import { agentBuildHash, cacheDir, packageRoot } from "../../toolchain/own-files
 import { AGENT_FILE } from "../../toolchain/build/release-folder.ts";
 import { createHash } from "node:crypto";
 import { plainReporter } from "../report.ts";
+import { requireAllWatch } from "../require-all.ts";
 import { startProgress } from "../progress.ts";
 import { openRunOutputs, type RunOutputs } from "../trace/run-outputs.ts";
 
@@ -143,6 +144,8 @@ async function execRun(args: ExecArgs, started: number, reporter: ReturnType<typ
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   let runtime: Runtime | null = null;
+  // A host set aside before it ever ran fails a --require-all run (cli/require-all.ts).
+  const requireAll = hosts !== undefined && args["require-all"] ? requireAllWatch((error) => queueMicrotask(() => (runtime as Runtime | null)?.fatal(error))) : null;
   const progress = args.json || args.quiet ? null : startProgress(() => runtime?.stats() ?? null);
   let outcome: RunOutcome;
   try {
@@ -154,6 +157,7 @@ async function execRun(args: ExecArgs, started: number, reporter: ReturnType<typ
       onEvent: (event) => {
         progress?.clear();
         reporter.event(event);
+        requireAll?.(event);
       },
       onRuntime: (r) => {
         runtime = r;
