@@ -17,8 +17,9 @@
 // SIGKILLed run.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, realpathSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { driveAsync, registerLiveLab, signalAll, unregisterLiveLab } from "../lab/teardown.ts";
 import { run, runChecked, sleep, type CommandResult, type RunOptions } from "../lab/run.ts";
 import { slurmConf } from "./config.ts";
@@ -181,11 +182,23 @@ async function startMunge(dir: string, socket: string): Promise<void> {
 
 /**
  * A node's slurmd: `nsenter --net` (not `ip netns exec`, which remounts /sys and hides the cgroup
- * file system slurmd 22.05 insists on), its own hostname (= NodeName) and its own /tmp.
+ * file system slurmd 22.05 insists on), its own hostname (= NodeName) and its own /tmp. A checkout
+ * of the project under /tmp (a CI clone may be) stays visible at its path, as a home folder on a
+ * cluster's shared file system would: tests run mnt itself on a node (an sbatch script).
  */
 function startSlurmd(node: SlurmNode, conf: string): void {
-  const script = `hostname "$0" && mount --bind "$1" /tmp && exec "$2" -D -f "$3"`;
-  daemon(node.name, [tool("nsenter"), `--net=/run/netns/${node.netns}`, tool("unshare"), "--uts", "--mount", "--propagation", "private", "sh", "-c", script, node.name, node.tmp, slurmTool("/usr/sbin/slurmd"), conf], path.join(path.dirname(node.tmp), "console.log"));
+  const exposed = checkoutUnderTmp();
+  const keep = exposed ? `mkdir -p "$1/$4" && mount --bind "/tmp/$4" "$1/$4" && ` : "";
+  // --rbind: the node's /tmp with the checkout mounted inside it.
+  const script = `hostname "$0" && ${keep}mount --rbind "$1" /tmp && exec "$2" -D -f "$3"`;
+  daemon(node.name, [tool("nsenter"), `--net=/run/netns/${node.netns}`, tool("unshare"), "--uts", "--mount", "--propagation", "private", "sh", "-c", script, node.name, node.tmp, slurmTool("/usr/sbin/slurmd"), conf, exposed ?? ""], path.join(path.dirname(node.tmp), "console.log"));
+}
+
+/** The project's checkout, relative to /tmp, when it is under /tmp. */
+function checkoutUnderTmp(): string | null {
+  const root = realpathSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", ".."));
+  const relative = path.relative("/tmp", root);
+  return relative && !relative.startsWith("..") && !path.isAbsolute(relative) ? relative : null;
 }
 
 /** Starts a lab daemon with its marker (found and killed by it at teardown), output to a file. */
