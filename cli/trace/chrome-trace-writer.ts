@@ -12,6 +12,13 @@ import { inputSummary } from "../../core/trace/input-summary.ts";
 import type { OutputFile } from "./output-file.ts";
 
 const MASTER_PID = 1;
+/** The outcome and final flag of a run, with the keys around them, by outcome. */
+const FINAL: Record<string, string> = {};
+const NOT_FINAL: Record<string, string> = {};
+for (const outcome of ["ok", "error", "retried", "lost", "late"]) {
+  FINAL[outcome] = `,"outcome":"${outcome}","final":true,"waitUs":`;
+  NOT_FINAL[outcome] = `,"outcome":"${outcome}","final":false,"waitUs":`;
+}
 const AGENT_TID = 1_000_000;
 
 export class ChromeTraceWriter implements TimelineSink {
@@ -22,6 +29,8 @@ export class ChromeTraceWriter implements TimelineSink {
   private readonly trackPid: number[] = [];
   private readonly hostPid = new Map<string, number>();
   private lastQueued = -1;
+  /** Run prefixes by track id, then op name index. */
+  private readonly prefixes: Uint8Array[][] = [];
   private lastRunning = -1;
   private first = true;
 
@@ -39,16 +48,9 @@ export class ChromeTraceWriter implements TimelineSink {
 
   /** One per op run: written piece by piece, no string made (see OutputFile). */
   opRun(run: OpRun): void {
-    const pid = this.pidOf(run.track);
     const out = this.out;
-    out.ascii(this.first ? `{"ph":"X","cat":"worker","name":` : `,\n{"ph":"X","cat":"worker","name":`);
-    this.first = false;
-    out.json(this.rawWorkerNames[run.nameIndex] ?? `op #${run.nameIndex}`);
-    out.ascii(`,"pid":`);
-    out.int(pid);
-    out.ascii(`,"tid":`);
-    out.int(run.track.slot);
-    out.ascii(`,"ts":`);
+    // begin() has written the first events: every run starts with its separator.
+    out.bytes(this.runPrefix(run.track, run.nameIndex));
     out.int((run.startMs - this.startMs) * 1000);
     out.ascii(`,"dur":`);
     out.int(run.serviceUs);
@@ -56,9 +58,7 @@ export class ChromeTraceWriter implements TimelineSink {
     out.int(run.opId);
     out.ascii(`,"attempt":`);
     out.int(run.attempt);
-    out.ascii(`,"outcome":"`);
-    out.ascii(run.outcome);
-    out.ascii(run.final ? `","final":true,"waitUs":` : `","final":false,"waitUs":`);
+    out.ascii(run.final ? FINAL[run.outcome] : NOT_FINAL[run.outcome]);
     out.int(run.waitUs);
     out.ascii(`,"serviceUs":`);
     out.int(run.serviceUs);
@@ -113,6 +113,18 @@ export class ChromeTraceWriter implements TimelineSink {
     if (this.first) this.out.write(`{"displayTimeUnit":"ms","traceEvents":[`);
     this.out.write("\n]}\n");
     this.out.close();
+  }
+
+  /** `,\n{"ph":"X","cat":"worker","name":…,"pid":…,"tid":…,"ts":` for a track and an op name, made once. */
+  private runPrefix(track: Track, nameIndex: number): Uint8Array {
+    const byName = (this.prefixes[track.id] ??= []);
+    let prefix = byName[nameIndex];
+    if (prefix === undefined) {
+      const pid = this.pidOf(track);
+      const name = JSON.stringify(this.rawWorkerNames[nameIndex] ?? `op #${nameIndex}`);
+      byName[nameIndex] = prefix = Buffer.from(`,\n{"ph":"X","cat":"worker","name":${name},"pid":${pid},"tid":${track.slot},"ts":`, "utf8");
+    }
+    return prefix;
   }
 
   private event(json: string): void {

@@ -1,15 +1,17 @@
 // --joblog FILE: one JSON line per settled worker op, like GNU parallel's --joblog, written as
-// ops settle. Fields: op (id), name, host ("host:slot" of the run that settled it, null when none
-// did: cancelled or rejected before a run ended), attempt, start (epoch ms of that run's start),
+// ops settle. Fields: name, host ("host:slot" of the run that settled it, null when none
+// did: cancelled or rejected before a run ended), op (its id), attempt, start (epoch ms of that run's start),
 // serviceUs, waitUs (issue to start), ok, error (one line), input (a short picture). Times are
 // whole numbers (ms, µs): they are printed for every op, and fractions cost several times more.
-import type { ContextRun, Instant, OpRun, RunInfo, SettledOp, TimelineSink } from "../../core/trace/timeline-sink.ts";
+import type { ContextRun, Instant, OpRun, RunInfo, SettledOp, TimelineSink, Track } from "../../core/trace/timeline-sink.ts";
 import { inputSummary } from "../../core/trace/input-summary.ts";
 import type { OutputFile } from "./output-file.ts";
 
 export class JoblogWriter implements TimelineSink {
   private names: readonly string[] = [];
   private epochOffset = 0;
+  /** Line prefixes by track id + 1 (0: no run), then op name index. */
+  private readonly prefixes: Uint8Array[][] = [];
 
   constructor(private readonly out: OutputFile) {}
 
@@ -22,14 +24,10 @@ export class JoblogWriter implements TimelineSink {
   opSettled(s: SettledOp): void {
     const out = this.out;
     const run = s.run;
-    out.ascii(`{"op":`);
+    out.bytes(this.prefix(run === null ? null : run.track, s.nameIndex));
     out.int(s.opId);
-    out.ascii(`,"name":`);
-    out.json(this.names[s.nameIndex] ?? `op #${s.nameIndex}`);
-    if (run === null) out.ascii(`,"host":null,"attempt":null,"start":null,"serviceUs":null,"waitUs":null`);
+    if (run === null) out.ascii(`,"attempt":null,"start":null,"serviceUs":null,"waitUs":null`);
     else {
-      out.ascii(`,"host":`);
-      out.json(run.track.label);
       out.ascii(`,"attempt":`);
       out.int(run.attempt);
       out.ascii(`,"start":`);
@@ -51,6 +49,17 @@ export class JoblogWriter implements TimelineSink {
 
   end(): void {
     this.out.close();
+  }
+
+  /** `{"name":…,"host":…,"op":` for a track (or none) and an op name, made once. */
+  private prefix(track: Track | null, nameIndex: number): Uint8Array {
+    const byName = (this.prefixes[track === null ? 0 : track.id + 1] ??= []);
+    let prefix = byName[nameIndex];
+    if (prefix === undefined) {
+      const name = JSON.stringify(this.names[nameIndex] ?? `op #${nameIndex}`);
+      byName[nameIndex] = prefix = Buffer.from(`{"name":${name},"host":${track === null ? "null" : JSON.stringify(track.label)},"op":`, "utf8");
+    }
+    return prefix;
   }
 
   opRun(_run: OpRun): void {}

@@ -61,6 +61,13 @@ export class OutputFile {
     this.used = at;
   }
 
+  /** Bytes made once (a prefix that repeats on every line). */
+  bytes(bytes: Uint8Array): void {
+    if (this.used + bytes.length > BUFFER_BYTES) this.flush();
+    this.buffer.set(bytes, this.used);
+    this.used += bytes.length;
+  }
+
   /** A number as a whole number (rounded). */
   int(value: number): void {
     if (this.used + 24 > BUFFER_BYTES) this.flush();
