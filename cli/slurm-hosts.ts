@@ -64,7 +64,7 @@ export async function slurmAgents(options: SlurmAgentsOptions): Promise<SlurmAge
       rmSync(sharedDir, { recursive: true, force: true });
       await held?.release();
     };
-    return { agents, slaves: allocation.nodes.reduce((sum, node) => sum + node.cpus, 0), close };
+    return { agents, slaves: agents.reduce((sum, agent) => sum + (agent.slots as number), 0), close };
   } catch (error) {
     await held?.release();
     throw error;
@@ -141,10 +141,10 @@ async function nodeAgents(allocation: Allocation, options: SlurmAgentsOptions, s
   reporter.note(`Slurm job ${allocation.jobId}: ${allocation.nodes.map((node) => `${node.name} (${node.cpus} CPU${node.cpus === 1 ? "" : "s"})`).join(", ")}`);
   const step: NodesStep = { jobId: allocation.jobId, nodes: names, env: allocation.env, nodeBinary: process.execPath, cwd: realpathSync(process.cwd()), timeoutMs: SETUP_TIMEOUT_MS };
   const wanted = sha256Hex(readFileSync(path.join(release.dir, MANIFEST_FILE)));
-  const checks = await checkNodes(step, path.join(release.dir, MANIFEST_FILE));
+  const checks = await checkReachable(step, path.join(release.dir, MANIFEST_FILE), reporter);
   const placed = new Map<string, NodeCheck>();
   const ship: string[] = [];
-  for (const name of names) {
+  for (const name of names.filter((node) => checks.has(node))) {
     const check = checks.get(name)!;
     if (check.manifestSha === wanted) placed.set(name, { ...check, releaseDir: release.dir });
     else ship.push(name);
@@ -161,7 +161,7 @@ async function nodeAgents(allocation: Allocation, options: SlurmAgentsOptions, s
   }
   for (const check of placed.values()) requireRunnable(check);
   const log = (host: string) => (line: string) => reporter.event({ kind: "log", host, slot: null, stream: "stderr", line });
-  return allocation.nodes.map((node): AgentSpec => {
+  return allocation.nodes.filter((node) => placed.has(node.name)).map((node): AgentSpec => {
     const check = placed.get(node.name)!;
     return {
       host: node.name,
@@ -182,6 +182,29 @@ async function nodeAgents(allocation: Allocation, options: SlurmAgentsOptions, s
       }),
     };
   });
+}
+
+/**
+ * Every node's check in one step. When that step fails (a node of the allocation is down: srun
+ * fails the whole step), each node is checked alone: those that answer are used, the others are
+ * named and left out, as hosts that cannot be reached are with --hosts. None answering is the
+ * run's one error.
+ */
+async function checkReachable(step: NodesStep, manifestFile: string, reporter: Reporter): Promise<Map<string, NodeCheck>> {
+  try {
+    return await checkNodes(step, manifestFile);
+  } catch (error) {
+    if (step.nodes.length === 1) throw error;
+    const alone = await Promise.all(step.nodes.map((node) => checkNodes({ ...step, nodes: [node] }, manifestFile).then((checks) => checks.get(node)!, (failure: Error) => failure)));
+    const checks = new Map<string, NodeCheck>();
+    alone.forEach((result, i) => {
+      if (result instanceof Error) process.stderr.write(`mnt: ${result.message}\n`);
+      else checks.set(step.nodes[i]!, result);
+    });
+    if (checks.size === 0) throw error;
+    reporter.note(`running on ${[...checks.keys()].join(", ")}: ${checks.size} of the allocation's ${step.nodes.length} nodes`);
+    return checks;
+  }
 }
 
 /** The nodes run this machine's release: they must be the same kind of machine and have Node.js. */

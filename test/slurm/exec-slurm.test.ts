@@ -181,9 +181,24 @@ describe("mnt exec --slurm (a real Slurm: controller and 3 nodes in network name
     });
   });
 
-  describe("a node lost mid-run", () => {
+  describe("a node lost (before the start, or mid-run)", () => {
     after(async () => {
       if ((await lab.nodeStates()).get("n2") !== "idle") await lab.restartNode("n2");
+    });
+
+    it("a node dead when mnt starts inside the allocation: named on one line, left out, exact results on the others", async () => {
+      const go = path.join(dir, "go-node-down");
+      // salloc's shell waits for the go, so n2 dies after the allocation and before mnt starts.
+      const finished = lab.client("salloc", ["-N", "3", "--no-kill", "sh", "-c", `while [ ! -e "${go}" ]; do sleep 0.1; done; exec "$0" "$@"`, process.execPath, mntBin, "exec", fixture("remote-job.ts"), "--slurm", "--", "squares", "200", "2"], { cwd: repoRoot, timeoutMs: 150_000 });
+      await waitForJobs(lab, 1);
+      await lab.crashNode("n2");
+      writeFileSync(go, "");
+      const run = toMntRun(await finished);
+      expect(run.code, describeRun(run)).to.equal(0);
+      expect(run.stdout).to.equal("remote-job: 200 results correct; hosts: n1,n3\n");
+      expect(run.stderr).to.match(/^mnt: --slurm: job \d+: could not check the nodes \(srun on n2\): .+$/m);
+      expect(run.stderr).to.match(/^\[mnt\] running on n1, n3: 2 of the allocation's 3 nodes$/m);
+      await lab.restartNode("n2");
     });
 
     it("every process of n2 killed: the run finishes on n1 and n3 with exact results, and gives the allocation back", async () => {
