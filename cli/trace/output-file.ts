@@ -78,6 +78,11 @@ export class OutputFile {
       buffer[this.used++] = 45; // -
       n = -n;
     }
+    if (n < 10) {
+      // Attempts, flags, most service times of tiny ops: one digit.
+      buffer[this.used++] = 48 + n;
+      return;
+    }
     if (n < 0x80000000) {
       // Small enough for 32-bit integer steps (almost every value written: ids, µs under 35 min).
       let digits = 1;
