@@ -53,7 +53,7 @@ describe("commands over SSH end truthfully (real sshd)", function () {
     it("a channel sshd refuses (MaxSessions) is named with the setting to change", async () => {
       const session = await connectSsh(lab.hosts[0]!.address, options(lab.hosts[0]!.port));
       try {
-        const long = [session.run("sleep 1"), session.run("sleep 1"), session.run("sleep 1")];
+        const long = [session.run("sleep 2"), session.run("sleep 2"), session.run("sleep 2")];
         await new Promise((resolve) => setTimeout(resolve, 300));
         let error = null as Error | null;
         await session.run("true").catch((e: Error) => (error = e));
