@@ -51,9 +51,12 @@ export class ChromeTraceWriter implements TimelineSink {
     const out = this.out;
     // begin() has written the first events: every run starts with its separator.
     out.bytes(this.runPrefix(run.track, run.nameIndex));
-    out.int((run.startMs - this.startMs) * 1000);
+    // ts and the end are each rounded, dur is their difference: runs that follow each other on a
+    // track must not overlap by a rounding µs (a viewer would take the second for a child of the first).
+    const ts = Math.round((run.startMs - this.startMs) * 1000);
+    out.int(ts);
     out.ascii(`,"dur":`);
-    out.int(run.serviceUs);
+    out.int(Math.round((run.startMs - this.startMs) * 1000 + run.serviceUs) - ts);
     out.ascii(`,"args":{"op":`);
     out.int(run.opId);
     out.ascii(`,"attempt":`);
@@ -78,7 +81,7 @@ export class ChromeTraceWriter implements TimelineSink {
     const name = this.contextNames[run.nameIndex] ?? `"context #${run.nameIndex}"`;
     const error = run.error === null ? "" : `,"error":${JSON.stringify(run.error)}`;
     this.event(
-      `{"ph":"X","cat":"${run.replay ? "context,replay" : "context"}","name":${name},"pid":${pid},"tid":${run.track.slot},"ts":${this.us(run.startMs)},"dur":${Math.round((run.endMs - run.startMs) * 1000)},` +
+      `{"ph":"X","cat":"${run.replay ? "context,replay" : "context"}","name":${name},"pid":${pid},"tid":${run.track.slot},"ts":${this.us(run.startMs)},"dur":${this.us(run.endMs) - this.us(run.startMs)},` +
         `"args":{"seq":${run.seq},"replay":${run.replay}${error}}}`,
     );
   }

@@ -36,6 +36,8 @@ interface JoblogLine {
   input: string;
 }
 
+const trackKey = (event: { pid: number; tid: number }) => `${event.pid}/${event.tid}`;
+
 /** The trace as a viewer reads it, checked against the rules of the Chrome trace event format. */
 function readTrace(file: string): TraceEvent[] {
   const doc = JSON.parse(readFileSync(file, "utf8")) as { traceEvents: TraceEvent[] };
@@ -54,6 +56,13 @@ function readTrace(file: string): TraceEvent[] {
     if (event.ph === "i") expect(event.s, shown).to.be.oneOf(["t", "p", "g"]);
     if (event.ph === "C") for (const value of Object.values(event.args ?? {})) expect(value, shown).to.be.a("number");
   }
+  // Slices of one thread nest or follow each other, never overlap in part (Perfetto's rule for "X").
+  const byTrack = new Map<string, TraceEvent[]>();
+  for (const event of doc.traceEvents) if (event.ph === "X") byTrack.set(trackKey(event), [...(byTrack.get(trackKey(event)) ?? []), event]);
+  for (const [track, slices] of byTrack) {
+    slices.sort((a, b) => a.ts! - b.ts!);
+    for (let i = 1; i < slices.length; i++) expect(slices[i]!.ts!, `track ${track}: ${JSON.stringify(slices[i - 1])} then ${JSON.stringify(slices[i])}`).to.be.at.least(slices[i - 1]!.ts! + slices[i - 1]!.dur!);
+  }
   return doc.traceEvents;
 }
 
@@ -69,8 +78,6 @@ function results(run: MntRun): Outcome[] {
   expect(line, describeRun(run)).to.be.a("string");
   return JSON.parse(line!.slice("RESULTS ".length)) as Outcome[];
 }
-
-const trackKey = (event: { pid: number; tid: number }) => `${event.pid}/${event.tid}`;
 
 /** "host:slot" of each slave track, from the thread_name metadata. */
 function trackNames(events: TraceEvent[]): Map<string, string> {
