@@ -1,22 +1,27 @@
 // Builds Marionette's own runnable files: the CLI and the one-file agent (no node_modules needed).
 import { build } from "esbuild";
-import { copyFileSync, mkdirSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
-// Chunk names carry hashes: start from an empty dist/ so old ones do not pile up.
-rmSync(path.join(root, "dist"), { recursive: true, force: true });
+// Built into a folder of its own, then swapped in with two renames: chunk names carry hashes, so
+// old ones do not pile up, and an mnt (a test, a benchmark) running from dist/ meanwhile never sees
+// it half-written or gone.
+const dist = path.join(root, "dist");
+const next = `${dist}.next-${process.pid}`;
+const old = `${dist}.old-${process.pid}`;
+rmSync(next, { recursive: true, force: true });
 const common = { bundle: true, platform: "node", target: "node18", sourcemap: "linked", logLevel: "warning", absWorkingDir: root };
 
 await Promise.all([
   // The agent runs on remote hosts: it must carry everything it imports.
-  build({ ...common, entryPoints: ["remote-agent/main.ts"], outfile: "dist/agent.cjs", format: "cjs" }),
+  build({ ...common, entryPoints: ["remote-agent/main.ts"], outfile: path.join(next, "agent.cjs"), format: "cjs" }),
   build({
     ...common,
     // trace-writer: the thread that writes --trace and --joblog files (cli/trace/thread-sink.ts).
     entryPoints: { cli: "cli/main.ts", "trace-writer": "cli/trace/writer-thread.ts" },
-    outdir: "dist",
+    outdir: next,
     // Each command is its own chunk, loaded when it runs.
     splitting: true,
     // Beside cli.js: code in a chunk finds files next to it (the rsync bridge) by import.meta.url.
@@ -36,5 +41,9 @@ await Promise.all([
 
 // rsync's remote shell during a deploy (toolchain/deploy/session-shell.ts): a plain file run by
 // path, found beside the CLI bundle.
-mkdirSync(path.join(root, "dist"), { recursive: true });
-copyFileSync(path.join(root, "toolchain/deploy/session-shell-bridge.cjs"), path.join(root, "dist/session-shell-bridge.cjs"));
+mkdirSync(next, { recursive: true });
+copyFileSync(path.join(root, "toolchain/deploy/session-shell-bridge.cjs"), path.join(next, "session-shell-bridge.cjs"));
+
+if (existsSync(dist)) renameSync(dist, old);
+renameSync(next, dist);
+rmSync(old, { recursive: true, force: true });
