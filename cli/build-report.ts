@@ -10,9 +10,13 @@ export function renderBuildEvent(event: BuildEvent, note: (line: string) => void
       return;
     case "target.start":
       return;
-    case "target.log":
-      note(`${event.target}: ${event.line}`);
+    case "target.log": {
+      // Lines of the native install name their target already; a build tool's blank lines say nothing.
+      const own = `${event.target}: `;
+      const line = event.line.startsWith(own) ? event.line.slice(own.length) : event.line;
+      if (line.trim() !== "") note(`${own}${line}`);
       return;
+    }
     case "target.done":
       note(describeTarget(event.built));
       return;
