@@ -1,11 +1,14 @@
 // The native packages of a program, built for one target, cached by everything they depend on:
-// the project's lockfile, which packages, the target, the compilers and Node's headers. Editing
+// the project's lockfile and its own (file:) packages' sources, which packages, the target, the
+// compilers and Node's headers. Editing
 // the program itself never rebuilds them; a build with nothing changed finds them at once.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { artefactId, sha256Hex, type ManifestAddon } from "../../core/protocol/manifest.ts";
 import { installNativePackages } from "../native/install.ts";
+import type { Lockfile } from "../native/lockfile.ts";
+import { localPackagesFingerprint } from "./local-packages.ts";
 import { loadTest, loadTested } from "../native/load-test.ts";
 import { MntError } from "../../core/errors.ts";
 import type { Target } from "../targets.ts";
@@ -74,6 +77,8 @@ function nativesKey(request: NativesRequest): string {
     JSON.stringify({
       format: CACHE_FORMAT,
       lock: lockfile ? sha256Hex(readFileSync(lockfile)) : null,
+      // The project's own packages by content: the lock names them by path only.
+      local: lockfile && !lockfile.endsWith("package.json") ? localFingerprint(lockfile, request.projectDir) : null,
       packages: [...request.packages].sort(),
       target: request.target.name,
       compilers: compilerVersions(request.target),
@@ -81,6 +86,15 @@ function nativesKey(request: NativesRequest): string {
       node: process.versions.node,
     }),
   );
+}
+
+/** The project's own packages' fingerprint; a lock that does not parse is the install's to report. */
+function localFingerprint(lockfile: string, projectDir: string): string | null {
+  try {
+    return localPackagesFingerprint(JSON.parse(readFileSync(lockfile, "utf8")) as Lockfile, projectDir);
+  } catch {
+    return null;
+  }
 }
 
 /** First lines of the target's compilers' `--version`; "missing" for those not installed. */
