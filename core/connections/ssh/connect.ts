@@ -5,9 +5,9 @@
 // most HANDSHAKES_PER_SSHD logins at once go to one sshd (handshake-gate.ts: MaxStartups).
 import { existsSync, readFileSync } from "node:fs";
 import type { Readable } from "node:stream";
-import { StringDecoder } from "node:string_decoder";
 import ssh2, { type AnyAuthMethod, type ClientChannel, type ConnectConfig } from "ssh2";
 import { MntError } from "../../errors.ts";
+import { runToEnd } from "../run-channel.ts";
 import { channelOpenRefused, endedWithout, keepExitStatus } from "./channel-end.ts";
 import { enterHandshake } from "./handshake-gate.ts";
 import { checkHostKey, fingerprint, hostFieldMatches, knownHostsName, readKnownHosts, recordHostKey, type HostKeyStatus } from "./known-hosts.ts";
@@ -320,30 +320,11 @@ export function makeSession(client: Client, target: SshTarget, hostKey: "known" 
     hostKeyFingerprint,
     exec,
     async run(command, input) {
-      const channel = await exec(command);
-      return new Promise((resolve, reject) => {
-        // Decoded across chunks: a UTF-8 character cut between two reads arrives whole.
-        const outText = new StringDecoder("utf8");
-        const errText = new StringDecoder("utf8");
-        let stdout = "";
-        let stderr = "";
-        channel.on("data", (chunk: Buffer) => (stdout += outText.write(chunk)));
-        channel.stderr.on("data", (chunk: Buffer) => (stderr += errText.write(chunk)));
-        let code: number | null = null;
-        let signal: string | null = null;
-        channel.on("exit", (exitCode: number | null, exitSignal?: string) => {
-          code = exitCode;
-          signal = exitSignal ?? null;
-        });
-        // A write after the command is gone fails; how it ended says what happened.
-        channel.on("error", () => {});
-        channel.on("close", () => {
-          if (code !== null) return resolve({ code, stdout: stdout + outText.end(), stderr: stderr + errText.end() });
-          // A dropped connection closes its channels before the client says so: look a turn later.
-          setImmediate(() => reject(endedWithout({ label, signal, connectionLost: closed || (client as unknown as { _sock?: { destroyed?: boolean } })._sock?.destroyed === true, connectionError: lastError })));
-        });
-        channel.end(input);
-      });
+      const ended = await runToEnd(await exec(command), input);
+      if (ended.code !== null) return { code: ended.code, stdout: ended.stdout, stderr: ended.stderr };
+      // A dropped connection closes its channels before the client says so: look a turn later.
+      await new Promise((resolve) => setImmediate(resolve));
+      throw endedWithout({ label, signal: ended.signal, connectionLost: closed || (client as unknown as { _sock?: { destroyed?: boolean } })._sock?.destroyed === true, connectionError: lastError });
     },
     onClose: (listener) => {
       if (closed) queueMicrotask(() => listener(lastError));
