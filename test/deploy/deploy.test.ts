@@ -10,6 +10,7 @@ import { parse, stringify } from "yaml";
 import * as pty from "node-pty";
 import { mntBin, repoRoot, runMnt, type MntRun } from "../helpers/mnt.ts";
 import { describeRun } from "../cli/support.ts";
+import { timesProgram } from "../helpers/times-program.ts";
 import { requireLabTools, startNetnsLab, type Lab, type LabHost } from "../lab/lab.ts";
 
 interface DeployJson {
@@ -18,27 +19,6 @@ interface DeployJson {
 }
 interface BuildJson {
   targets: Array<{ target: string; releaseId: string; dir: string; upToDate: boolean }>;
-}
-
-/** A small program whose release differs with `n`. */
-function program(dir: string, n: number): string {
-  const file = path.join(dir, `job-${n}.ts`);
-  writeFileSync(
-    file,
-    `import { defineProgram } from "marionette-mnt";
-export default defineProgram({
-  init: () => ({}),
-  context: {},
-  worker: { times(_ctx, x: number) { return x * ${n}; } },
-  async main(m) {
-    const results = await Promise.all([1, 2, 3].map((x) => m.worker.times(x)));
-    console.log("results", results.join(","));
-    return 0;
-  },
-});
-`,
-  );
-  return file;
 }
 
 function json<T>(run: MntRun): T {
@@ -82,7 +62,7 @@ describe("mnt build and mnt deploy (a lab of real sshd hosts in network namespac
 
   it("deploys each host its release: current → releases/<id>, every file's sha256 right on the host; a second deploy sends nothing", async () => {
     const out = path.join(dir, "build-a");
-    const job = program(dir, 2);
+    const job = timesProgram(dir, 2);
     const built = await runMnt(["build", job, "--out", out, "--json"]);
     expect(built.code, describeRun(built)).to.equal(0);
     const release = json<BuildJson>(built).targets.find((t) => t.target === "linux-x64")!;
@@ -113,7 +93,7 @@ describe("mnt build and mnt deploy (a lab of real sshd hosts in network namespac
     expect(run.stdout).to.equal("results 2,4,6\n");
 
     // A new release: rsync sends only what differs, the rest is hard-linked from the current one.
-    const update = json<DeployJson>(await runMnt(["deploy", file, program(dir, 19), "--out", out, "--json"]));
+    const update = json<DeployJson>(await runMnt(["deploy", file, timesProgram(dir, 19), "--out", out, "--json"]));
     for (const host of update.hosts) {
       expect(host).to.include({ status: "deployed", via: "rsync", filesChanged: 2 });
       expect(host.bytesSent).to.be.lessThan(report.hosts[0]!.bytesSent / 4);
@@ -124,7 +104,7 @@ describe("mnt build and mnt deploy (a lab of real sshd hosts in network namespac
 
   it("a corrupted file on a host (same size) is found by its hash and replaced", async () => {
     const out = path.join(dir, "build-b");
-    const job = program(dir, 3);
+    const job = timesProgram(dir, 3);
     const file = hostsFile("one.yaml", [h(2)]);
     const first = await runMnt(["deploy", file, job, "--out", out, "--json"]);
     expect(first.code, describeRun(first)).to.equal(0);
@@ -141,7 +121,7 @@ describe("mnt build and mnt deploy (a lab of real sshd hosts in network namespac
 
   it("two hosts whose workDir is one shared folder receive the release once", async () => {
     const out = path.join(dir, "build-c");
-    const job = program(dir, 4);
+    const job = timesProgram(dir, 4);
     const file = hostsFile("shared.yaml", [h(0), h(1)], { [h(0).name]: { workDir: sharedWork }, [h(1).name]: { workDir: sharedWork } });
     const run = await runMnt(["deploy", file, job, "--out", out, "--json"]);
     expect(run.code, describeRun(run)).to.equal(0);
@@ -158,7 +138,7 @@ describe("mnt build and mnt deploy (a lab of real sshd hosts in network namespac
     const file = hostsFile("prune.yaml", [h(3)]);
     const ids: string[] = [];
     for (const n of [5, 6, 7, 8]) {
-      const run = await runMnt(["deploy", file, program(dir, n), "--out", out, "--json"]);
+      const run = await runMnt(["deploy", file, timesProgram(dir, n), "--out", out, "--json"]);
       expect(run.code, describeRun(run)).to.equal(0);
       ids.push(json<DeployJson>(run).hosts[0]!.releaseId);
     }
@@ -170,10 +150,10 @@ describe("mnt build and mnt deploy (a lab of real sshd hosts in network namespac
   it("a read-only work folder: one line naming the host and the fix, exit 69, the previous release still current and whole", async () => {
     const out = path.join(dir, "build-e");
     const file = hostsFile("ro.yaml", [h(3)]);
-    const before = json<DeployJson>(await runMnt(["deploy", file, program(dir, 9), "--out", out, "--json"])).hosts[0]!;
+    const before = json<DeployJson>(await runMnt(["deploy", file, timesProgram(dir, 9), "--out", out, "--json"])).hosts[0]!;
     await lab.inNamespace(h(3), ["sh", "-c", "mount --bind /root/.cache/mnt /root/.cache/mnt && mount -o remount,bind,ro /root/.cache/mnt"]);
     try {
-      const run = await runMnt(["deploy", file, program(dir, 10), "--out", out]);
+      const run = await runMnt(["deploy", file, timesProgram(dir, 10), "--out", out]);
       expect(run.code, describeRun(run)).to.equal(69);
       const name = h(3).name;
       expect(run.stderr).to.match(new RegExp(`^\\[${name}\\] failed: ${name}: .*[Rr]ead-only.*\\(point workDir in the hosts file at a writable folder\\)$`, "m"));
@@ -186,9 +166,9 @@ describe("mnt build and mnt deploy (a lab of real sshd hosts in network namespac
   it("a host without rsync gets a new release over SFTP on the same connection, only what changed; a second deploy sends nothing; jobs run there", async () => {
     const out = path.join(dir, "build-g");
     const file = hostsFile("no-rsync.yaml", [h(4)]);
-    const first = json<DeployJson>(await runMnt(["deploy", file, program(dir, 18), "--out", out, "--json"])).hosts[0]!;
+    const first = json<DeployJson>(await runMnt(["deploy", file, timesProgram(dir, 18), "--out", out, "--json"])).hosts[0]!;
     expect(first).to.include({ status: "deployed", via: "tar" });
-    const job = program(dir, 12);
+    const job = timesProgram(dir, 12);
     const update = await runMnt(["deploy", file, job, "--out", out, "--json"]);
     expect(update.code, describeRun(update)).to.equal(0);
     const sent = json<DeployJson>(update).hosts[0]!;
@@ -204,7 +184,7 @@ describe("mnt build and mnt deploy (a lab of real sshd hosts in network namespac
   });
 
   it("node: ship gives a host without Node.js the official build for its arch, and the job runs on it", async () => {
-    const job = program(dir, 13);
+    const job = timesProgram(dir, 13);
     const file = hostsFile("ship.yaml", [h(5)], { [h(5).name]: { node: "ship" } });
     expect((await lab.ssh(h(5), "command -v node || echo none")).stdout.trim()).to.equal("none");
     const run = await runMnt(["exec", job, "--hosts", file]);
@@ -218,9 +198,9 @@ describe("mnt build and mnt deploy (a lab of real sshd hosts in network namespac
 
   it("exec --no-deploy refuses a host whose release is stale, naming it and the fix; without it the run deploys and goes", async () => {
     const file = hostsFile("stale.yaml", [h(1)]);
-    const old = program(dir, 14);
+    const old = timesProgram(dir, 14);
     expect((await runMnt(["exec", old, "--hosts", file, "-q"])).code).to.equal(0);
-    const changed = program(dir, 15);
+    const changed = timesProgram(dir, 15);
     const refused = await runMnt(["exec", changed, "--hosts", file, "--no-deploy", "-q"]);
     expect(refused.code, describeRun(refused)).to.equal(69);
     expect(refused.stderr).to.match(new RegExp(`^mnt: ${h(1).name}: release [0-9a-f]{16} \\(linux-x64\\) is not deployed there \\(missing\\) \\(run mnt deploy, or drop --no-deploy\\)$`, "m"));
@@ -236,7 +216,7 @@ describe("mnt build and mnt deploy (a lab of real sshd hosts in network namespac
     // Nothing listens on port 2 of the host: the connection is refused at once.
     inventory.hosts.push({ ...inventory.hosts[0], name: "nowhere", port: 2 });
     writeFileSync(file, stringify(inventory));
-    const job = program(dir, 16);
+    const job = timesProgram(dir, 16);
     const strict = await runMnt(["deploy", file, job, "--out", path.join(dir, "build-h"), "--json"]);
     expect(strict.code, describeRun(strict)).to.equal(69);
     const report = json<DeployJson>(strict);
@@ -250,7 +230,7 @@ describe("mnt build and mnt deploy (a lab of real sshd hosts in network namespac
 
   it("on a terminal: a listr2 task per host that ends with its release and what was sent", async () => {
     const file = hostsFile("tty.yaml", [h(0), h(1)]);
-    const job = program(dir, 17);
+    const job = timesProgram(dir, 17);
     const env: Record<string, string> = { ...(process.env as Record<string, string>) };
     delete env.CI;
     delete env.NO_COLOR;
@@ -265,7 +245,7 @@ describe("mnt build and mnt deploy (a lab of real sshd hosts in network namespac
 
   it("deploying without a program sends what `mnt build` made; a target that was not built is named with the build to run", async () => {
     const out = path.join(dir, "build-f");
-    const job = program(dir, 11);
+    const job = timesProgram(dir, 11);
     const built = await runMnt(["build", job, "--arch", "arm64", "--out", out]);
     expect(built.code, describeRun(built)).to.equal(0);
     const run = await runMnt(["deploy", hostsFile("missing.yaml", [h(0)]), "--out", out]);

@@ -2,7 +2,6 @@
 // lab's network-namespace hosts (test/lab/lab.ts), entered with `nsenter` into their sshd's
 // network, mount and UTS namespaces. Such a host has its own hostname, /root and /tmp, so the
 // release must really be deployed there through the command; sshd itself is not used.
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -10,20 +9,10 @@ import { expect } from "chai";
 import { runMnt } from "../helpers/mnt.ts";
 import { startMnt } from "../helpers/live-mnt.ts";
 import { waitFor } from "../helpers/wait.ts";
+import { pidsOn } from "../helpers/netns-pids.ts";
+import { timesProgram } from "../helpers/times-program.ts";
 import { describeRun, fixture } from "../cli/support.ts";
 import { requireLabTools, startNetnsLab, type Lab, type LabHost } from "../lab/lab.ts";
-
-/** Pids in the host's network namespace whose command line contains `what` (zombies excluded). */
-function pidsOn(host: LabHost, what: string): number[] {
-  const pids = execFileSync("ip", ["netns", "pids", host.netns!], { encoding: "utf8" }).split("\n").filter(Boolean).map(Number);
-  return pids.filter((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(what) && !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z ");
-    } catch {
-      return false;
-    }
-  });
-}
 
 /** The command that enters the host as its sshd sees it (network, mount, UTS namespaces). */
 function launchFor(host: LabHost): string[] {
@@ -33,24 +22,6 @@ function launchFor(host: LabHost): string[] {
   return ["nsenter", "-t", String(sshd), "-n", "-m", "-u", "--"];
 }
 
-/** A small program whose release differs with `n`. */
-function program(dir: string, n: number): string {
-  const file = path.join(dir, `job-${n}.ts`);
-  writeFileSync(
-    file,
-    `import { defineProgram } from "marionette-mnt";
-export default defineProgram({
-  init: () => ({}),
-  worker: { times(_ctx, x: number) { return x * ${n}; } },
-  async main(m) {
-    console.log("results", (await Promise.all([1, 2, 3].map((x) => m.worker.times(x)))).join(","));
-    return 0;
-  },
-});
-`,
-  );
-  return file;
-}
 
 interface DeployJson {
   hosts: Array<{ host: string; status: string; via: string | null; filesChanged: number; bytesSent: number; releaseId: string }>;
@@ -104,7 +75,7 @@ describe("hosts reached by a launch command (nsenter into 2 lab hosts)", functio
       writeHosts(file, deployLab.hosts.map((host) => ({ name: host.name, launch: launchFor(host) })));
       const out = path.join(dir, "build-deploy");
       const deployed = async (n: number) => {
-        const run = await runMnt(["deploy", file, program(dir, n), "--out", out, "--json"]);
+        const run = await runMnt(["deploy", file, timesProgram(dir, n), "--out", out, "--json"]);
         expect(run.code, describeRun(run)).to.equal(0);
         return (JSON.parse(run.stdout) as DeployJson).hosts;
       };
@@ -116,7 +87,7 @@ describe("hosts reached by a launch command (nsenter into 2 lab hosts)", functio
       expect(update[1]).to.include({ host: "h2", status: "deployed", via: "tar" });
       const inodes = await deployLab.inNamespace(deployLab.hosts[0]!, ["sh", "-c", `cd ~/.cache/mnt/releases && stat -c %i ${first[0]!.releaseId}/agent.cjs ${update[0]!.releaseId}/agent.cjs | sort -u | wc -l`]);
       expect(inodes.stdout.trim(), "the agent is one file linked into both releases").to.equal("1");
-      const run = await runMnt(["exec", program(dir, 5), "--hosts", file, "--no-deploy", "-q"]);
+      const run = await runMnt(["exec", timesProgram(dir, 5), "--hosts", file, "--no-deploy", "-q"]);
       expect(run.code, describeRun(run)).to.equal(0);
       expect(run.stdout).to.equal("results 5,10,15\n");
     } finally {

@@ -10,19 +10,8 @@ import { runMnt } from "../helpers/mnt.ts";
 import { startMnt } from "../helpers/live-mnt.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { describeRun, fixture, nonEmptyLines } from "../cli/support.ts";
+import { pidsOn } from "../helpers/netns-pids.ts";
 import { requireLabTools, startNetnsLab, type Lab, type LabHost } from "../lab/lab.ts";
-
-/** Pids running inside the host's namespace whose command line names `what`. */
-function pidsOn(lab: Lab, host: LabHost, what: string): number[] {
-  const pids = execFileSync("ip", ["netns", "pids", host.netns!], { encoding: "utf8" }).split("\n").filter(Boolean).map(Number);
-  return pids.filter((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(what) && !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z ");
-    } catch {
-      return false;
-    }
-  });
-}
 
 describe("remote hosts over SSH (a lab of 3 real sshd hosts in network namespaces)", function () {
   this.timeout(120_000);
@@ -212,7 +201,7 @@ describe("remote hosts over SSH (a lab of 3 real sshd hosts in network namespace
       try {
         await mnt.waitForStderr(/remote-job: batch \d+ hosts h1,h2,h3/, 30_000);
         for (const host of lab.hosts) {
-          expect(pidsOn(lab, host, "agent.cjs"), `agent running on ${host.name}`).to.not.have.length(0);
+          expect(pidsOn(host, "agent.cjs"), `agent running on ${host.name}`).to.not.have.length(0);
           const listening = await lab.inNamespace(host, ["ss", "-Hltnu"]);
           const ports = nonEmptyLines(listening.stdout).map((line) => line.split(/\s+/)[4]);
           expect(ports, `${host.name} listens on`).to.deep.equal(["0.0.0.0:22"]);
@@ -230,12 +219,12 @@ describe("remote hosts over SSH (a lab of 3 real sshd hosts in network namespace
       const stop = path.join(dir, "stop-never");
       const mnt = startMnt(["exec", fixture("remote-job.ts"), "--hosts", hostsFile, "--", "until", stop]);
       await mnt.waitForStderr(/remote-job: batch \d+ hosts h1,h2,h3/, 30_000);
-      const before = lab.hosts.map((host) => pidsOn(lab, host, "agent.cjs"));
+      const before = lab.hosts.map((host) => pidsOn(host, "agent.cjs"));
       // An agent and its 2 slaves on each host.
       before.forEach((pids, i) => expect(pids, `processes of the run on ${h(i).name}`).to.have.length(3));
       mnt.child.kill("SIGKILL");
       await mnt.exited;
-      await waitFor(() => lab.hosts.every((host) => pidsOn(lab, host, "agent.cjs").length === 0), 20_000, "every agent and slave on every host to exit");
+      await waitFor(() => lab.hosts.every((host) => pidsOn(host, "agent.cjs").length === 0), 20_000, "every agent and slave on every host to exit");
       expect(existsSync(stop)).to.equal(false);
     });
   });
