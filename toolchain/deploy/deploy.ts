@@ -2,7 +2,7 @@
 // connected, probed, given the release for its target (and, with `node: ship`, the official
 // Node.js for its arch), checked there and switched. Hosts whose work folder is one shared file
 // system (NFS homes, a bind mount: they read the same id from a marker file) receive it once.
-import { remoteDirWord } from "../../core/connections/ssh/agent-over-ssh.ts";
+import { remoteDirWord } from "../../core/connections/agent-command.ts";
 import { checkHost, type CheckOptions, type HostCheck } from "../../core/connections/ssh/check-hosts.ts";
 import type { HostLink } from "../../core/connections/connection.ts";
 import { SHIP_NODE } from "../../core/connections/ssh/probe.ts";

@@ -3,7 +3,7 @@
 // fails (an SFTP server only answers "Failure"). Paths are quoted; the folder is a word from
 // remoteDirWord (`~/x` → "$HOME"/x).
 import { quote } from "shell-quote";
-import { remoteDirWord } from "../../core/connections/ssh/agent-over-ssh.ts";
+import { remoteDirWord } from "../../core/connections/agent-command.ts";
 
 /**
  * Makes `dir` (not its parent) and, when it is empty and `seed` (relative to it, or absolute) is a

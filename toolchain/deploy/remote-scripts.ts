@@ -2,7 +2,7 @@
 // round trips, so each script does all it can). Every path is quoted; the work folder is a word
 // from remoteDirWord (`~/x` → "$HOME"/x). GNU coreutils or busybox: sha256sum, mv -T, ln -sfn.
 import { quote } from "shell-quote";
-import { remoteDirWord } from "../../core/connections/ssh/agent-over-ssh.ts";
+import { remoteDirWord } from "../../core/connections/agent-command.ts";
 
 /** The marker a folder gets once every file in it is there and checked. */
 export const COMPLETE_MARKER = ".mnt-complete";

@@ -5,7 +5,7 @@
 // most of what is left.
 import { spawn } from "node:child_process";
 import type { HostShell } from "../../core/connections/connection.ts";
-import { remoteDirWord } from "../../core/connections/ssh/agent-over-ssh.ts";
+import { remoteDirWord } from "../../core/connections/agent-command.ts";
 import type { ManifestFile } from "../../core/protocol/manifest.ts";
 import { TransferError, firstLine, fixForReason } from "./transfer-error.ts";
 

@@ -11,8 +11,6 @@ import { MntError } from "../../errors.ts";
 import type { SshSession } from "./connect.ts";
 import type { HostSession } from "./host-session.ts";
 
-export { remoteDirWord } from "../agent-command.ts";
-
 export interface RemoteAgentOptions extends AgentCommandOptions {
   session: HostSession;
   onStderrLine?: (line: string) => void;

@@ -2,7 +2,7 @@
 // runs with Node's own platform, arch and N-API version (what choosing a build needs; too old =
 // unusable), the C library, cores, free disk in the work folder, rsync.
 import { quote } from "shell-quote";
-import { remoteDirWord } from "./agent-over-ssh.ts";
+import { remoteDirWord } from "../agent-command.ts";
 import type { HostShell } from "../connection.ts";
 
 export const MIN_NODE_MAJOR = 18;
