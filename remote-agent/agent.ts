@@ -2,6 +2,7 @@
 // slaves by header (never decoding op payloads: router.ts), supervises the slaves (slave-process.ts,
 // watchdogs.ts), caches shared data for them (shared-relay.ts) and forwards what they print as Log
 // frames. It exits when its stdin closes, taking its slaves along.
+import { constants as bufferConstants } from "node:buffer";
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
@@ -22,6 +23,8 @@ import { LifelineWatch, MasterWatch, every } from "./watchdogs.ts";
 
 /** On a clean stop, slaves still running after this are killed: before the master's own 3 s limit, so that it still hears Stopped. */
 const STOP_GRACE_MS = 2500;
+/** `process.arch` values of 32-bit CPUs. */
+const WORD_BITS_32 = new Set(["arm", "ia32", "mips", "mipsel", "ppc"]);
 
 export function runAgent(agentFile: string): void {
   // stdout carries frames only: anything the agent itself prints goes to stderr.
@@ -52,6 +55,11 @@ export function runAgent(agentFile: string): void {
     hostname: os.hostname(),
     cores: os.availableParallelism?.() ?? os.cpus().length,
     pid: process.pid,
+    byteOrder: os.endianness(),
+    wordBits: WORD_BITS_32.has(process.arch) ? 32 : 64,
+    maxBufferBytes: bufferConstants.MAX_LENGTH,
+    freeMemoryBytes: os.freemem(),
+    startupMs: Math.round(process.uptime() * 1000),
   };
   toMaster.send(encodeFrame(FrameType.Hello, 0, 0, encode(hello)));
   toMaster.flush();

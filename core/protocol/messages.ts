@@ -16,6 +16,16 @@ export interface Hello {
   hostname: string;
   cores: number;
   pid: number;
+  /** The host's byte order (`os.endianness()`): values cross the wire little-endian, and a "BE" side swaps. */
+  byteOrder: "LE" | "BE";
+  /** 32 or 64: a 32-bit host holds far smaller values (below). */
+  wordBits: 32 | 64;
+  /** The largest Buffer/ArrayBuffer its Node.js can allocate (`buffer.constants.MAX_LENGTH`). */
+  maxBufferBytes: number;
+  /** Free memory on the host when the agent started (`os.freemem()`). */
+  freeMemoryBytes: number;
+  /** How long the agent's process took from its start to this hello (Node.js and the bundle loading): how slow the host starts a process. */
+  startupMs: number;
 }
 
 /** master → agent, once after the hello. */

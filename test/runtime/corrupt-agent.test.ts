@@ -16,7 +16,7 @@ const HOST = "fake";
 const LAST_TYPE = Math.max(...Object.values(FrameType));
 
 function hello(overrides: Partial<Hello> = {}): Hello {
-  return { protocol: PROTOCOL_VERSION, build: "0123456789ab", arch: "x64", platform: "linux", node: "20.19.0", napi: "9", hostname: HOST, cores: 2, pid: 4242, ...overrides };
+  return { protocol: PROTOCOL_VERSION, build: "0123456789ab", arch: "x64", platform: "linux", node: "20.19.0", napi: "9", hostname: HOST, cores: 2, pid: 4242, byteOrder: "LE", wordBits: 64, maxBufferBytes: 2 ** 32, freeMemoryBytes: 2 ** 34, startupMs: 150, ...overrides };
 }
 
 const helloFrame = (overrides: Partial<Hello> = {}): Buffer => encodeFrame(FrameType.Hello, 0, 0, encode(hello(overrides)));
