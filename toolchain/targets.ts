@@ -3,13 +3,13 @@
 // Keyed by `${platform}-${arch}` as Node.js reports them (`process.platform`, `process.arch`), the
 // way esbuild keys its per-platform packages (lib/npm/node-platform.ts).
 
-export type TargetName = "linux-x64" | "linux-arm64" | "linux-armv7l" | "linux-riscv64";
+export type TargetName = "linux-x64" | "linux-arm64" | "linux-armv7l" | "linux-riscv64" | "linux-s390x";
 
 export interface Target {
   name: TargetName;
   platform: "linux";
   /** `process.arch` on such a host. */
-  arch: "x64" | "arm64" | "arm" | "riscv64";
+  arch: "x64" | "arm64" | "arm" | "riscv64" | "s390x";
   /** `uname -m` on such a host (a host without Node.js is told by this). */
   unameMachines: readonly string[];
   /** node-gyp's `--arch` / `npm_config_arch`, and npm's `--cpu`. */
@@ -116,6 +116,29 @@ export const TARGETS: readonly Target[] = [
     nodePackage: null,
     napiRsSuffix: "linux-riscv64-gnu",
   },
+  {
+    // Big-endian (IBM Z): the one target whose byte order differs from the master's, which is why
+    // values cross the wire in one stated byte order (core/protocol/codec.ts).
+    name: "linux-s390x",
+    platform: "linux",
+    arch: "s390x",
+    unameMachines: ["s390x"],
+    gypArch: "s390x",
+    crossTriple: "s390x-linux-gnu",
+    compilerPackage: "g++-s390x-linux-gnu",
+    sysroot: "/usr/s390x-linux-gnu",
+    runtimePackages: ["libc6-s390x-cross", "libstdc++6-s390x-cross"],
+    runtimeLibraries: [
+      { file: "lib/libc.so.6", debianPackage: "libc6-s390x-cross" },
+      { file: "lib/libstdc++.so.6", debianPackage: "libstdc++6-s390x-cross" },
+    ],
+    qemu: "qemu-s390x-static",
+    elfMachine: 22,
+    elfClass: 64,
+    // Published on npm up to 20.11.0.
+    nodePackage: "node-linux-s390x",
+    napiRsSuffix: "linux-s390x-gnu",
+  },
 ];
 
 /** The target a host runs, from Node's own `process.platform` and `process.arch`. */
@@ -136,7 +159,7 @@ export function targetNamed(name: string): Target | undefined {
 /** This machine's target (the master always builds it: main runs here). */
 export function hostTarget(): Target {
   const target = targetFor(process.platform, process.arch);
-  if (!target) throw new Error(`mnt builds on Linux x64, arm64, armv7l or riscv64, not on ${process.platform}-${process.arch}`);
+  if (!target) throw new Error(`mnt builds on Linux x64, arm64, armv7l, riscv64 or s390x, not on ${process.platform}-${process.arch}`);
   return target;
 }
 

@@ -28,7 +28,7 @@ describe("mnt build", function () {
     const run = await runMnt(["build", "examples/pi/pi.ts", "--arch", "all", "--out", out, "--json"]);
     expect(run.code, describeRun(run)).to.equal(0);
     const report = JSON.parse(run.stdout) as BuildJson;
-    expect(report.targets.map((t) => t.target)).to.deep.equal(["linux-x64", "linux-arm64", "linux-armv7l", "linux-riscv64"]);
+    expect(report.targets.map((t) => t.target)).to.deep.equal(["linux-x64", "linux-arm64", "linux-armv7l", "linux-riscv64", "linux-s390x"]);
     for (const target of report.targets) {
       const manifestBytes = readFileSync(path.join(target.dir, "manifest.json"));
       expect(sha256(manifestBytes).slice(0, 16)).to.equal(target.releaseId);
@@ -63,7 +63,7 @@ describe("mnt build", function () {
 
   it("--arch with a target mnt does not build: one line naming the targets it does, exit 64", async () => {
     const line = expectOneLineMntError(await runMnt(["build", "examples/pi/pi.ts", "--arch", "x64,sparc", "--out", path.join(dir, "bad")]), 64);
-    expect(line).to.equal("mnt: --arch sparc: not a target mnt builds for (it builds linux-x64, linux-arm64, linux-armv7l, linux-riscv64; all = every one)");
+    expect(line).to.equal("mnt: --arch sparc: not a target mnt builds for (it builds linux-x64, linux-arm64, linux-armv7l, linux-riscv64, linux-s390x; all = every one)");
   });
 
   it("a program that does not compile: one line with its file, line and column, exit 65", async () => {

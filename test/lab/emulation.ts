@@ -4,7 +4,7 @@
 import { existsSync } from "node:fs";
 import os from "node:os";
 
-export type EmulatedArch = "arm64" | "armv7l";
+export type EmulatedArch = "arm64" | "armv7l" | "s390x";
 
 export interface Emulation {
   arch: EmulatedArch;
@@ -73,7 +73,29 @@ const ARMV7L: Emulation = {
   packages: ["qemu-user-static", "libc6-armhf-cross", "libstdc++6-armhf-cross", "libatomic1-armhf-cross"],
 };
 
-export const EMULATIONS: Readonly<Record<EmulatedArch, Emulation>> = { arm64: ARM64, armv7l: ARMV7L };
+const S390X: Emulation = {
+  arch: "s390x",
+  machine: "s390x",
+  nodeArch: "s390x",
+  nodePackage: "node-linux-s390x",
+  // The newest s390x build on npm.
+  nodeVersion: "20.11.0",
+  elfMachine: 22,
+  triple: "s390x-linux-gnu",
+  loader: "ld64.so.1",
+  qemu: "/usr/bin/qemu-s390x-static",
+  // Big-endian ELF: e_machine 22 is written \x00\x16.
+  binfmtRule:
+    ":qemu-s390x:M::\\x7fELF\\x02\\x02\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x02\\x00\\x16:\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\x00\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xfe\\xff\\xff:/usr/bin/qemu-s390x-static:FC",
+  needs: {
+    "/usr/bin/qemu-s390x-static": "qemu-user-static",
+    "/usr/s390x-linux-gnu/lib/ld64.so.1": "libc6-s390x-cross",
+    "/usr/s390x-linux-gnu/lib/libstdc++.so.6": "libstdc++6-s390x-cross",
+  },
+  packages: ["qemu-user-static", "libc6-s390x-cross", "libstdc++6-s390x-cross"],
+};
+
+export const EMULATIONS: Readonly<Record<EmulatedArch, Emulation>> = { arm64: ARM64, armv7l: ARMV7L, s390x: S390X };
 
 export function isEmulatedArch(value: unknown): value is EmulatedArch {
   return typeof value === "string" && Object.hasOwn(EMULATIONS, value);

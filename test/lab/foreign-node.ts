@@ -3,6 +3,7 @@
 // the lab's cache, and reused by every later run. Checked to hold that CPU's node before use.
 import { closeSync, existsSync, openSync, readSync } from "node:fs";
 import path from "node:path";
+import { isElf, readElfHeader } from "../../toolchain/native/elf.ts";
 import { officialNode } from "../../toolchain/native/official-node.ts";
 import { targetNamed } from "../../toolchain/targets.ts";
 import { type Emulation } from "./emulation.ts";
@@ -42,15 +43,15 @@ async function fetch(emulation: Emulation): Promise<string> {
   return node;
 }
 
-/** e_machine of an ELF file (little-endian, bytes 18–19), or null when it is not one. */
+/** e_machine of an ELF file (in the file's own byte order: s390x's is big-endian), or null when it is not one. */
 export function elfMachine(file: string): number | null {
   if (!existsSync(file)) return null;
   const header = Buffer.alloc(20);
   const fd = openSync(file, "r");
   try {
-    if (readSync(fd, header, 0, 20, 0) < 20 || header.toString("latin1", 0, 4) !== "\x7fELF") return null;
+    if (readSync(fd, header, 0, 20, 0) < 20 || !isElf(header)) return null;
   } finally {
     closeSync(fd);
   }
-  return header.readUInt16LE(18);
+  return readElfHeader(header).machine;
 }

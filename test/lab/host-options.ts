@@ -54,7 +54,7 @@ function validateHost(where: string, host: NetnsHostOptions): NetnsHostOptions {
     if (!HOST_OPTION_KEYS.has(key)) throw new TypeError(`startNetnsLab options: ${where}.${key}: unknown option (a host takes arch, rsync and node)`);
   }
   if (host.arch !== undefined && !isEmulatedArch(host.arch)) {
-    throw new RangeError(`startNetnsLab options: ${where}.arch: expected ${Object.keys(EMULATIONS).join(" or ")}, got ${JSON.stringify(host.arch)}`);
+    throw new RangeError(`startNetnsLab options: ${where}.arch: expected one of ${Object.keys(EMULATIONS).join(", ")}, got ${JSON.stringify(host.arch)}`);
   }
   for (const key of ["rsync", "node"] as const) {
     if (host[key] !== undefined && host[key] !== false) throw new TypeError(`startNetnsLab options: ${where}.${key}: expected false (hosts have ${key} unless told otherwise)`);

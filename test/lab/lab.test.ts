@@ -429,6 +429,25 @@ describe("lab: real sshd hosts", function () {
     });
   });
 
+  describe("an s390x host", function () {
+    this.timeout(180_000);
+    let lab: Lab;
+    before(async () => {
+      lab = await startNetnsLab(1, { hosts: { h1: { arch: "s390x" } } });
+    });
+    after(async () => {
+      await lab?.stop();
+    });
+
+    it("uname -m is s390x and node is the big-endian s390x Node.js 20.11.0, its children too", async () => {
+      const host = lab.hosts[0]!;
+      expect(host).to.include({ arch: "s390x", machine: "s390x", emulated: true });
+      const script = `uname -m; node -p 'process.arch + " " + process.version + " " + require("os").endianness() + " " + require("child_process").execFileSync(process.execPath, ["-p", "process.arch"])'`;
+      const result = await lab.ssh(host, script, { timeoutMs: 120_000 });
+      expect(result.stdout, result.stderr).to.equal("s390x\ns390x v20.11.0 BE s390x\n\n");
+    });
+  });
+
   describe("options and missing packages", () => {
     it("startNetnsLab refuses options it cannot honour, naming them, before making anything", async () => {
       const refused = async (options: unknown) => {
@@ -440,7 +459,7 @@ describe("lab: real sshd hosts", function () {
         throw new Error(`accepted ${JSON.stringify(options)}`);
       };
       expect(await refused({ hosts: { h3: {} } })).to.match(/hosts\.h3: a lab of 2 host\(s\) has hosts h1 to h2/);
-      expect(await refused({ hosts: { h1: { arch: "sparc" } } })).to.match(/hosts\.h1\.arch: expected arm64 or armv7l, got "sparc"/);
+      expect(await refused({ hosts: { h1: { arch: "sparc" } } })).to.match(/hosts\.h1\.arch: expected one of arm64, armv7l, s390x, got "sparc"/);
       expect(await refused({ hosts: { h1: { rsync: true } } })).to.match(/hosts\.h1\.rsync: expected false/);
       expect(await refused({ hosts: { h2: { nodes: false } } })).to.match(/hosts\.h2\.nodes: unknown option/);
       expect(await refused({ host: {} })).to.match(/unknown option host/);

@@ -1,5 +1,5 @@
 // Fills the lab's cache of official Node.js builds for emulated hosts ahead of the tests (in CI,
-// while the registry is reachable): `node --import tsx test/lab/prefetch.ts [arm64] [armv7l]`
+// while the registry is reachable): `node --import tsx test/lab/prefetch.ts [arm64] [armv7l] [s390x]`
 // (no argument: every arch). Prints each cached bin/node; a second run downloads nothing.
 import { EMULATIONS, isEmulatedArch } from "./emulation.ts";
 import { foreignNode } from "./foreign-node.ts";

@@ -194,7 +194,7 @@ describe("the npm package: packed, installed into a project and globally, run fr
 
   it("`mnt build --arch all`: a release per target; a program with the project's own native addon: a .node per arch, load-tested, and `mnt exec` runs it", async () => {
     const all = JSON.parse((await npxMnt(["build", "job.ts", "--arch", "all", "--json"])).stdout) as BuildJson;
-    expect(all.targets.map((t) => t.target)).to.deep.equal(["linux-x64", "linux-arm64", "linux-armv7l", "linux-riscv64"]);
+    expect(all.targets.map((t) => t.target)).to.deep.equal(["linux-x64", "linux-arm64", "linux-armv7l", "linux-riscv64", "linux-s390x"]);
     for (const t of all.targets) for (const file of ["agent.cjs", "program.mjs", "manifest.json"]) expect(existsSync(path.join(t.dir, file)), `${t.target}/${file}`).to.equal(true);
 
     // The addon is the project's own package, installed as a user of mnt build may: scripts not
