@@ -2,7 +2,24 @@
 // Error and undefined. Portable across Node.js versions, unlike v8.serialize, because hosts may run
 // different ones. Values with no wire form (functions, symbols, cycles, WeakMaps, Promises …) are
 // refused with the path to them. Pure: no I/O.
+//
+// Byte order: the wire is little-endian (byte-order.ts), the same bytes from every host.
+// - Typed arrays (Int16/32, Uint16/32, Float32/64, BigInt64/BigUint64; the one-byte kinds have no
+//   order) carry their elements little-endian. A little-endian host writes and reads their memory
+//   as it is, exactly as msgpackr does: no extra copy, pass or per-array test (the choice is made
+//   once, when this module loads). A big-endian host writes each element byte-swapped into the
+//   message (the caller's array is never touched), `decode` swaps its copy, `decodeInPlace` swaps
+//   the received buffer where it views it.
+// - DataView and ArrayBuffer have no element type: their bytes travel unchanged, so a program that
+//   states the order in each call (`view.getFloat64(0, true)`) reads the same on every host.
+// - Everything else msgpackr writes in a fixed order (MessagePack is big-endian: numbers, 64-bit
+//   BigInts, Date timestamps, lengths), except BigInts wider than 64 bits, which msgpackr gets wrong
+//   on a big-endian host: wide-bigint.ts rewrites them there.
+// - Limit: a plain `-0` arrives as `0` on every host (msgpackr writes it as the integer 0); inside a
+//   Float32Array or Float64Array it survives.
 import { Packr, addExtension } from "msgpackr";
+import { HOST_IS_LITTLE_ENDIAN, copySwapped, swapElementBytes } from "./byte-order.ts";
+import { WideBigInt, readWideBigInt, wideBigIntBytes, wrapWideBigInts } from "./wide-bigint.ts";
 
 /** Thrown when a value cannot cross the wire; the message names where in the value the problem is. */
 export class EncodeError extends Error {
@@ -116,7 +133,7 @@ const packr = new Packr({
 /** Encodes a value; throws EncodeError naming the offending part (`what` says whose value it is). */
 export function encode(value: unknown, what = "value"): Buffer {
   try {
-    return packr.pack(value);
+    return pack(value);
   } catch (error) {
     throw new EncodeError(`${what} cannot be encoded: ${describeUnencodable(value) ?? (error as Error).message}`);
   }
@@ -160,25 +177,91 @@ const ARRAY_BUFFER_CODE = 16;
 const DATA_VIEW_CODE = 17;
 let viewTypedArrays = false;
 
-addExtension({
-  type: TYPED_ARRAY_EXTENSION,
-  unpack: (data: Uint8Array) => {
-    const code = data[0]!;
-    const Ctor = TYPED_ARRAYS[code];
-    if (viewTypedArrays && Ctor) {
-      const offset = data.byteOffset + 1;
-      const bytes = data.length - 1;
-      const size = Ctor.BYTES_PER_ELEMENT;
-      if (offset % size === 0 && bytes % size === 0) return new Ctor(data.buffer as ArrayBuffer, offset, bytes / size);
-    }
-    // As msgpackr itself reads it: a copy, which is aligned.
-    const buffer = Uint8Array.prototype.slice.call(data, 1).buffer;
-    if (Ctor) return new Ctor(buffer);
-    if (code === ARRAY_BUFFER_CODE) return buffer;
-    if (code === DATA_VIEW_CODE) return new DataView(buffer);
-    throw new Error(`Could not find typed array for code ${code}`);
-  },
-} as unknown as Parameters<typeof addExtension>[0]);
+type TypedArray = InstanceType<(typeof TYPED_ARRAYS)[number]>;
+
+/** Reads extension 0x74 as msgpackr does (a copy), or as a view of the message under decodeInPlace. */
+function readTypedArray(data: Uint8Array): TypedArray | ArrayBuffer | DataView {
+  const code = data[0]!;
+  const Ctor = TYPED_ARRAYS[code];
+  if (viewTypedArrays && Ctor) {
+    const offset = data.byteOffset + 1;
+    const bytes = data.length - 1;
+    const size = Ctor.BYTES_PER_ELEMENT;
+    if (offset % size === 0 && bytes % size === 0) return new Ctor(data.buffer as ArrayBuffer, offset, bytes / size);
+  }
+  // As msgpackr itself reads it: a copy, which is aligned.
+  const buffer = Uint8Array.prototype.slice.call(data, 1).buffer;
+  if (Ctor) return new Ctor(buffer);
+  if (code === ARRAY_BUFFER_CODE) return buffer;
+  if (code === DATA_VIEW_CODE) return new DataView(buffer);
+  throw new Error(`Could not find typed array for code ${code}`);
+}
+
+/**
+ * On a big-endian host: the same, then the elements turned to this host's order. The bytes swapped
+ * are the copy's, or under decodeInPlace the received buffer's own (it belongs to this one value).
+ */
+function readTypedArraySwapping(data: Uint8Array): TypedArray | ArrayBuffer | DataView {
+  const value = readTypedArray(data);
+  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) swapElementBytes(new Uint8Array(value.buffer, value.byteOffset, value.byteLength), value.BYTES_PER_ELEMENT);
+  return value;
+}
+
+/** Typed arrays whose elements have a byte order (more than one byte each): what a big-endian host swaps. */
+class MultiByteTypedArray {
+  static [Symbol.hasInstance](value: object): boolean {
+    return ArrayBuffer.isView(value) && ((value as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT ?? 1) > 1;
+  }
+}
+
+type Allocate = (size: number) => { target: Buffer; targetView: DataView; position: number };
+
+/** On a big-endian host: extension 0x74 as msgpackr writes it (header as its writeExtBuffer), elements little-endian. */
+function writeTypedArraySwapped(array: TypedArray, allocate: Allocate): void {
+  const length = array.byteLength;
+  const code = TYPED_ARRAYS.findIndex((Ctor) => array instanceof Ctor);
+  const header = length + 1 < 0x100 ? 4 : length + 1 < 0x10000 ? 5 : 7;
+  const { target, targetView, position } = allocate(header + length);
+  let at = position;
+  if (header === 4) {
+    target[at++] = 0xc7;
+    target[at++] = length + 1;
+  } else if (header === 5) {
+    target[at++] = 0xc8;
+    target[at++] = (length + 1) >> 8;
+    target[at++] = (length + 1) & 0xff;
+  } else {
+    target[at++] = 0xc9;
+    targetView.setUint32(at, length + 1);
+    at += 4;
+  }
+  target[at++] = TYPED_ARRAY_EXTENSION;
+  target[at++] = code;
+  copySwapped(array, target, at);
+}
+
+/** msgpackr's 0x42 extension for BigInts past 64 bits, written right on a big-endian host (wide-bigint.ts). */
+const WIDE_BIGINT_EXTENSION = 0x42;
+
+// The choice of readers and writers is made here, once: a little-endian host registers exactly what
+// it always had, so its hot paths do not test the byte order per value.
+let pack: (value: unknown) => Buffer;
+if (HOST_IS_LITTLE_ENDIAN) {
+  addExtension({ type: TYPED_ARRAY_EXTENSION, unpack: readTypedArray } as unknown as Parameters<typeof addExtension>[0]);
+  pack = (value) => packr.pack(value);
+} else {
+  addExtension({ Class: MultiByteTypedArray, type: TYPED_ARRAY_EXTENSION, pack: writeTypedArraySwapped, unpack: readTypedArraySwapping } as unknown as Parameters<typeof addExtension>[0]);
+  addExtension({ Class: WideBigInt, type: WIDE_BIGINT_EXTENSION, pack: (wide: WideBigInt) => wideBigIntBytes(wide.value), unpack: readWideBigInt } as unknown as Parameters<typeof addExtension>[0]);
+  // msgpackr reads this option only when it writes a BigInt past 64 bits: then the value is
+  // written again with such BigInts wrapped, so that the extension above writes them.
+  let wideBigIntWritten = false;
+  Object.defineProperty(packr, "largeBigIntToFloat", { get: () => ((wideBigIntWritten = true), false) });
+  pack = (value) => {
+    wideBigIntWritten = false;
+    const bytes = packr.pack(value);
+    return wideBigIntWritten ? packr.pack(wrapWideBigInts(value)) : bytes;
+  };
+}
 
 /** Finds the first part of a value that has no wire form, as a path like `.points[3].onClick`. */
 export function describeUnencodable(value: unknown): string | null {
