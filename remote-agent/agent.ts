@@ -80,6 +80,8 @@ export function runAgent(agentFile: string): void {
       const target = running(id);
       if (target) target.kill(reason);
     },
+    // Measured when a slave asks: free memory moves while the run goes on.
+    room: () => ({ wordBits: hello.wordBits, maxBufferBytes: bufferConstants.MAX_LENGTH, freeMemoryBytes: os.freemem() }),
     fromFile: async (hash) => (config?.sharedDir ? readFile(path.join(config.sharedDir, hash)).catch(() => null) : null),
   });
 
@@ -134,7 +136,7 @@ export function runAgent(agentFile: string): void {
     const slave = new SlaveProcess(id, request.slot, agentFile, config, {
       toMaster: (frame) => toMaster.send(frame),
       flushToMaster: () => toMaster.flush(),
-      sharedGet: (from, requestId, hash) => relay.get(from, requestId, hash),
+      sharedGet: (from, requestId, { hash, size }) => relay.get(from, requestId, hash, size),
       ended: (ended) => {
         slaves.delete(ended.id);
         relay.dropSlave(ended.id);

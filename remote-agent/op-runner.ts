@@ -6,6 +6,7 @@
 import { errorFromThrown } from "../core/errors.ts";
 import { decode, encode } from "../core/protocol/codec.ts";
 import { FLAG_ERROR, FrameType } from "../core/protocol/frame.ts";
+import { isHostLimitError } from "../core/protocol/host-room.ts";
 import { decodeContext, decodeOp, encodeResultPayload, type OpHeader } from "../core/protocol/op-frames.ts";
 import { programErrorToWire } from "./error-stack.ts";
 import type { ProgramOps } from "./program-loader.ts";
@@ -51,6 +52,8 @@ type Queued = ({ kind: "op"; id: number } & OpHeader & { input: Buffer }) | { ki
 interface Running {
   id: number;
   controller: AbortController | null;
+  /** A shared value it read that this host cannot hold (HostLimitError), or null. */
+  refusal: Error | null;
 }
 
 export class OpRunner {
@@ -136,9 +139,12 @@ export class OpRunner {
       return this.sendError(FrameType.Result, id, new Error(`internal: op ${name} expected context version ${op.ctxVersion}, slave has ${this.appliedContext}`), serviceUs());
     }
     this.options.starting?.(id);
-    const running: Running = { id, controller: null };
+    const running: Running = { id, controller: null, refusal: null };
+    const sharedAt = this.options.shared;
     const opContext = {
-      shared: this.options.shared(op.epoch),
+      get shared() {
+        return noteRefusals(sharedAt(op.epoch), running);
+      },
       get signal() {
         running.controller ??= new AbortController();
         return running.controller.signal;
@@ -149,6 +155,7 @@ export class OpRunner {
     this.current = running;
     const ok = (value: unknown) => {
       this.current = null;
+      if (running.refusal !== null) return this.sendError(FrameType.Result, id, running.refusal, serviceUs());
       let body: Buffer;
       try {
         body = encode(value, `result of ${name}`);
@@ -159,7 +166,7 @@ export class OpRunner {
     };
     const fail = (error: unknown) => {
       this.current = null;
-      this.sendError(FrameType.Result, id, errorFromThrown(error, name), serviceUs());
+      this.sendError(FrameType.Result, id, running.refusal ?? errorFromThrown(error, name), serviceUs());
     };
     try {
       const input = op.input.length > 0 ? decode(op.input) : undefined;
@@ -216,6 +223,21 @@ export class OpRunner {
     }
     this.options.out.send(type, id, serviceUs === undefined ? body : encodeResultPayload(serviceUs, body), FLAG_ERROR);
   }
+}
+
+/**
+ * `op.shared`, noting a value this host cannot hold: the op then answers with that refusal whatever
+ * it made of it (a caught error must not become a result computed without the value), and the
+ * master runs it on a host that can hold it.
+ */
+function noteRefusals(view: SharedView, running: Running): SharedView {
+  return {
+    get: <T>(key: string): Promise<T> =>
+      view.get<T>(key).catch((error: unknown) => {
+        if (isHostLimitError(error)) running.refusal ??= error;
+        throw error;
+      }),
+  };
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

@@ -9,12 +9,13 @@
 // value longer or shorter than announced is a FrameError: the channel is not to be trusted.
 import { showValue } from "../core/errors.ts";
 import { allocateForDecode, decode, decodeInPlace } from "../core/protocol/codec.ts";
+import { hostLimitError, isHostLimitError } from "../core/protocol/host-room.ts";
 import { FLAG_ERROR, FLAG_MORE, FrameError } from "../core/protocol/frame.ts";
 import type { SharedFree, SharedVersion } from "../core/protocol/messages.ts";
 
 export interface SharedReaderPorts {
-  /** Asks the agent for the bytes of `hash` (a SharedGet frame, sent now: an op is waiting). */
-  request(request: number, hash: string): void;
+  /** Asks the agent for the bytes of `hash`, `size` of them (a SharedGet frame, sent now: an op is waiting). */
+  request(request: number, hash: string, size: number): void;
 }
 
 export interface SharedView {
@@ -35,7 +36,10 @@ export class SharedReader {
       get: <T>(key: string): Promise<T> => {
         const found = this.versionAt(key, epoch);
         if (!found) return Promise.reject(new Error(`shared.get(${JSON.stringify(key)}): the master set no value under this key before issuing this op`));
-        return this.fetch(found) as Promise<T>;
+        // The agent said its host cannot hold the value (shared-relay.ts): name the value.
+        return (this.fetch(found) as Promise<T>).catch((error: unknown) => {
+          throw isHostLimitError(error) ? hostLimitError(`shared value ${JSON.stringify(key)} is ${error.message}`) : error;
+        });
       },
     };
   }
@@ -92,7 +96,7 @@ export class SharedReader {
       value = new Promise<Buffer>((resolve, reject) => {
         const request = this.nextRequest++;
         this.requests.set(request, { hash, size, received: 0, bytes: null, error: null, resolve, reject });
-        this.ports.request(request, hash);
+        this.ports.request(request, hash, size);
       }).then((bytes) => decodeInPlace(bytes));
       value.catch(() => this.values.delete(hash));
       this.values.set(hash, value);

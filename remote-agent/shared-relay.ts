@@ -4,9 +4,16 @@
 // other. The last chunk goes out only once the whole value matches its sha256: a slave never gets a
 // complete value that is wrong. Should it not match (a bug, never seen), slaves already holding
 // part of it are killed (their ops re-run elsewhere), the others get an error.
+//
+// It never takes on what the host cannot hold: before a value is fetched (or passed on from the
+// cache) its size is judged against the host's largest buffer and its free memory at that moment
+// (host-room.ts): the cache's copy and the asking slave's, or only the slave's when the cache has it
+// or is filling already. A value that does not fit is answered with a HostLimitError, and not one
+// byte of it is fetched; the master runs that op on another host.
 import { createHash, type Hash } from "node:crypto";
 import { encode } from "../core/protocol/codec.ts";
 import { FLAG_ERROR, FLAG_MORE, FrameType, encodeFrame, frameHeader } from "../core/protocol/frame.ts";
+import { hostLimitError, whyNoRoom, type HostRoom } from "../core/protocol/host-room.ts";
 
 interface Waiter {
   slave: number;
@@ -29,6 +36,8 @@ export interface RelayPorts {
   toSlave(slave: number, bytes: Buffer): boolean;
   /** Kills a slave whose channel holds part of a value that turned out wrong. */
   killSlave(slave: number, reason: string): void;
+  /** What the host can hold now (its free memory measured at each call). */
+  room(): HostRoom;
   /** A value's bytes from a shared folder, or null when it is not there (then it is fetched from the master). */
   fromFile?(hash: string): Promise<Buffer | null>;
 }
@@ -45,14 +54,20 @@ export class SharedRelay {
 
   constructor(private readonly ports: RelayPorts) {}
 
-  /** A slave asks for a value. */
-  get(slave: number, request: number, hash: string): void {
+  /** A slave asks for a value of `size` bytes (as its version announced). */
+  get(slave: number, request: number, hash: string, size: number): void {
     const cached = this.cache.get(hash);
+    const running = cached ? undefined : this.fetching.get(hash);
+    // The slave's own copy, and the cache's unless the cache has it or is filling already.
+    const noRoom = whyNoRoom(size, cached || running ? 1 : 2, this.ports.room());
+    if (noRoom !== null) {
+      this.ports.toSlave(slave, encodeFrame(FrameType.SharedData, slave, request, encode(hostLimitError(noRoom)), FLAG_ERROR));
+      return;
+    }
     if (cached) {
       cached.forEach((chunk, i) => this.pass(slave, request, chunk, i < cached.length - 1 ? FLAG_MORE : 0));
       return;
     }
-    const running = this.fetching.get(hash);
     if (running) {
       const waiter = { slave, request, sent: 0 };
       for (const chunk of running.chunks) this.pass(slave, request, chunk, FLAG_MORE), waiter.sent++;

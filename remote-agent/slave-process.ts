@@ -9,6 +9,7 @@ import os from "node:os";
 import { encode } from "../core/protocol/codec.ts";
 import { FrameError, FrameSplitter, FrameType, HEADER_BYTES, encodeFrame, frameTypeName } from "../core/protocol/frame.ts";
 import type { Config, SlaveExit } from "../core/protocol/messages.ts";
+import { decodeSharedGet } from "../core/protocol/shared-get.ts";
 import { RUNNING_OP_ENV, RUNNING_OP_FD, RunningOpRecord } from "./running-op.ts";
 import { SlaveOutput } from "./slave-output.ts";
 import type { WatchedSlave } from "./watchdogs.ts";
@@ -24,8 +25,8 @@ export interface SlaveProcessPorts {
   toMaster(frame: Buffer): void;
   /** Sends what is queued for the master now. */
   flushToMaster(): void;
-  /** The slave asks for shared data (the agent's cache answers). */
-  sharedGet(slave: number, request: number, hash: string): void;
+  /** The slave asks for a shared value, `size` bytes as its version announced (the agent's cache answers). */
+  sharedGet(slave: number, request: number, wanted: { hash: string; size: number }): void;
   /** The process ended, before its SlaveExit is sent: forget it. */
   ended(slave: SlaveProcess): void;
 }
@@ -105,7 +106,7 @@ export class SlaveProcess implements WatchedSlave {
     const fromSlave = new FrameSplitter(
       (type, _flags, _slave, request, raw) => {
         // Shared-data requests are the agent's business (its cache); everything else goes to the master.
-        if (type === FrameType.SharedGet) ports.sharedGet(id, request, raw.subarray(HEADER_BYTES).toString("utf8"));
+        if (type === FrameType.SharedGet) ports.sharedGet(id, request, decodeSharedGet(raw.subarray(HEADER_BYTES)));
         else ports.toMaster(raw);
       },
       undefined,

@@ -1,10 +1,12 @@
 // A slave: a child of the agent that loads the program bundle, holds one context and runs ops
 // strictly one at a time, in the order they arrive (op-runner.ts). Frames travel on fd 3, so
 // whatever user code prints on stdout/stderr can never corrupt the channel.
+import { constants as bufferConstants } from "node:buffer";
 import { errorFromThrown } from "../core/errors.ts";
 import { decode, encode } from "../core/protocol/codec.ts";
 import { FrameChannel, type IncomingFrame } from "../core/protocol/channel.ts";
-import { FLAG_ERROR, FrameError, FrameType } from "../core/protocol/frame.ts";
+import { DEFAULT_MAX_MESSAGE_BYTES, FLAG_ERROR, FrameError, FrameType } from "../core/protocol/frame.ts";
+import { encodeSharedGet } from "../core/protocol/shared-get.ts";
 import type { SharedFree, SharedVersion, SlaveReady } from "../core/protocol/messages.ts";
 import { programErrorToWire } from "./error-stack.ts";
 import { startLifeline } from "./lifeline.ts";
@@ -22,7 +24,10 @@ export async function runSlave(): Promise<void> {
   const slot = Number(process.env.MNT_SLOT);
   startLifeline(LIFELINE_FD, Number(process.env.MNT_SLAVE_HEARTBEAT_MS) || 500);
   // Shared data is placed piece by piece into one buffer of its announced size (shared-reader.ts).
-  const channel = new FrameChannel(slabTransport(3), { peer: "agent", unjoined: [FrameType.SharedData] });
+  // An op's input may be as large as this Node.js can allocate (the master sends none larger: its
+  // hello said so), past the 1 GiB default for one message.
+  const largest = Math.max(bufferConstants.MAX_LENGTH, DEFAULT_MAX_MESSAGE_BYTES);
+  const channel = new FrameChannel(slabTransport(3), { peer: "agent", unjoined: [FrameType.SharedData], maxMessageBytes: largest, maxHeldBytes: largest + DEFAULT_MAX_MESSAGE_BYTES });
   // The agent closed the channel (a clean stop) or went away: exit once what user code printed has
   // been written out (process.exit would drop output still queued on the stdout/stderr pipes).
   // Frames that make no sense are said on stderr first: the agent reports its tail with the exit.
@@ -54,8 +59,8 @@ export async function runSlave(): Promise<void> {
   channel.send(FrameType.SlaveReady, slaveId, 0, encode(ready));
 
   const shared = new SharedReader({
-    request: (request, hash) => {
-      channel.send(FrameType.SharedGet, slaveId, request, Buffer.from(hash));
+    request: (request, hash, size) => {
+      channel.send(FrameType.SharedGet, slaveId, request, encodeSharedGet(hash, size));
       channel.flush();
     },
   });

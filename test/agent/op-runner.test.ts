@@ -7,6 +7,7 @@ import { FrameChannel, type IncomingFrame } from "../../core/protocol/channel.ts
 import { decode, encode, errorFromWire, type WireError } from "../../core/protocol/codec.ts";
 import { FLAG_ERROR, FrameError, FrameType } from "../../core/protocol/frame.ts";
 import { decodeResult, encodeContextPayload, encodeOpFrame, type OpHeader } from "../../core/protocol/op-frames.ts";
+import { HOST_LIMIT_CODE, hostLimitError } from "../../core/protocol/host-room.ts";
 import { OpRunner } from "../../remote-agent/op-runner.ts";
 import { programOps, type LoadedProgram } from "../../remote-agent/program-loader.ts";
 import { memoryTransportPair } from "../protocol/memory-transport.ts";
@@ -47,6 +48,13 @@ const program: LoadedProgram = {
       throw new RangeError(message as string);
     },
     unencodable: () => ({ callback: () => 1 }),
+    async readOrDefault(_ctx, key, op) {
+      try {
+        return await (op as { shared: { get(key: string): Promise<unknown> } }).shared.get(key as string);
+      } catch {
+        return "default";
+      }
+    },
   },
   context: {
     setVersion(c, v) {
@@ -84,7 +92,9 @@ function setup(options: { now?: () => number } = {}) {
     ops,
     context: ctx,
     slave: { id: SLAVE, slot: 1, host: "test", arch: process.arch, pid: process.pid },
-    shared: () => ({ get: () => Promise.reject(new Error("no shared data here")) }),
+    shared: () => ({
+      get: (key: string) => Promise.reject(key === "huge" ? hostLimitError(`shared value "huge" is 3 GiB, larger than the 1 GiB a 32-bit Node.js can allocate`) : new Error("no shared data here")),
+    }),
     out: { send: (type, id, payload, flags) => channel.send(type, SLAVE, id, payload, flags), flush: () => channel.flush() },
     now: options.now,
   });
@@ -281,5 +291,16 @@ describe("agent: the slave's op runner", () => {
     const error = await closed;
     expect(error).to.be.instanceOf(FrameError);
     expect(error!.message).to.equal("agent: Op payload of 5 bytes: shorter than its 12-byte prefix");
+  });
+
+  it("a shared value the host cannot hold is the op's answer even if the op caught it (the master runs it elsewhere); other errors are the op's own", async () => {
+    const t = setup();
+    t.op(1, "readOrDefault", "huge");
+    t.op(2, "readOrDefault", "missing");
+    const [refused, caught] = await t.until(2);
+    expect(refused!.error).to.equal(true);
+    expect((refused!.value as Error & { code?: unknown }).code).to.equal(HOST_LIMIT_CODE);
+    expect((refused!.value as Error).message).to.equal(`shared value "huge" is 3 GiB, larger than the 1 GiB a 32-bit Node.js can allocate`);
+    expect(caught).to.deep.include({ error: false, value: "default" });
   });
 });

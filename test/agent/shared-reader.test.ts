@@ -7,11 +7,12 @@ import { expect } from "chai";
 import { encode } from "../../core/protocol/codec.ts";
 import { FLAG_ERROR, FLAG_MORE, FrameError } from "../../core/protocol/frame.ts";
 import type { SharedVersion } from "../../core/protocol/messages.ts";
+import { HOST_LIMIT_CODE, hostLimitError } from "../../core/protocol/host-room.ts";
 import { SharedReader } from "../../remote-agent/shared-reader.ts";
 
 function setup() {
-  const requests: Array<{ request: number; hash: string }> = [];
-  const reader = new SharedReader({ request: (request, hash) => requests.push({ request, hash }) });
+  const requests: Array<{ request: number; hash: string; size: number }> = [];
+  const reader = new SharedReader({ request: (request, hash, size) => requests.push({ request, hash, size }) });
   const version = (key: string, epoch: number, value: unknown): { version: SharedVersion; bytes: Buffer } => {
     const bytes = encode(value);
     return { version: { key, epoch, hash: createHash("sha256").update(bytes).digest("hex"), size: bytes.length }, bytes };
@@ -126,5 +127,19 @@ describe("agent: the slave's shared-data reader", () => {
     );
     void t.reader.at(2).get("k");
     expect(t.requests.map((r) => r.hash)).to.deep.equal([v2.version.hash, v2.version.hash]);
+  });
+
+  it("asks with the size its version announced; a value the host cannot hold fails naming its key, and is asked for again next time", async () => {
+    const t = setup();
+    const v = t.version("lut", 1, new Float64Array(100));
+    t.reader.addVersion(v.version);
+    const first = t.reader.at(1).get("lut");
+    expect(t.requests[0]).to.deep.include({ hash: v.version.hash, size: v.bytes.length });
+    t.reader.receive(t.requests[0]!.request, FLAG_ERROR, encode(hostLimitError("807 bytes, larger than the 800 bytes a 32-bit Node.js can allocate")));
+    const error = (await first.then(() => null, (e: unknown) => e)) as Error & { code?: unknown };
+    expect(error.code).to.equal(HOST_LIMIT_CODE);
+    expect(error.message).to.equal(`shared value "lut" is 807 bytes, larger than the 800 bytes a 32-bit Node.js can allocate`);
+    void t.reader.at(1).get("lut").catch(() => {});
+    expect(t.requests, "not remembered as failed: memory may have been freed since").to.have.length(2);
   });
 });

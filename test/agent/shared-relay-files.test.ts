@@ -21,6 +21,7 @@ function harness(dir: string) {
     toSlave: (_slave, bytes) => (received.push(Buffer.from(bytes)), true),
     killSlave: () => {},
     fromFile: (hash) => read(path.join(dir, hash)).catch(() => null),
+    room: () => ({ wordBits: 64, maxBufferBytes: 2 ** 32, freeMemoryBytes: 2 ** 34 }),
   });
   /** The whole value slave 1 got for request 7, once it is all there. */
   const value = () => {
@@ -50,7 +51,7 @@ describe("agent: shared values from a shared folder", () => {
     files.add(dir, []);
     files.write(hash, bytes);
     const t = harness(dir);
-    t.relay.get(1, 7, hash);
+    t.relay.get(1, 7, hash, bytes.length);
     await settle();
     expect(t.toMaster).to.deep.equal([]);
     expect(t.value()?.equals(bytes)).to.equal(true);
@@ -63,12 +64,12 @@ describe("agent: shared values from a shared folder", () => {
     const bytes = Buffer.from("the real value");
     const hash = createHash("sha256").update(bytes).digest("hex");
     const t = harness(dir);
-    t.relay.get(1, 7, hash);
+    t.relay.get(1, 7, hash, bytes.length);
     await settle();
     expect(t.toMaster).to.deep.equal([hash]);
     writeFileSync(path.join(dir, hash), "something else");
     const u = harness(dir);
-    u.relay.get(1, 7, hash);
+    u.relay.get(1, 7, hash, bytes.length);
     await settle();
     expect(u.toMaster).to.deep.equal([hash]);
   });
