@@ -233,6 +233,7 @@ export class HostSupervisor implements SlavePort {
     this.emit({ kind: "agent.up", host: spec.host, hello, slots: agent.slots });
     agent.first?.resolve(hello);
     agent.first = null;
+    this.scheduler.hostRoom(spec.host, { wordBits: hello.wordBits, maxBufferBytes: hello.maxBufferBytes, freeMemoryBytes: hello.freeMemoryBytes });
     this.scheduler.hostUp(spec.host, hello.cores);
   }
 

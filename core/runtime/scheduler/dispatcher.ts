@@ -23,6 +23,11 @@ export interface DispatchActions {
   spawnCatchUp(host: HostState): void;
   /** Stops a surplus slave that is done. */
   retire(slave: SlaveState): void;
+  /**
+   * Whether `op` may go to `slave` (its input fits the slave's host). When not, the host is refused
+   * for the op: its tags now exclude that host, or it was rejected (settled) when no host is left.
+   */
+  fits(op: WorkerOp, slave: SlaveState): boolean;
   /** Hosts not set aside (up, or connecting). */
   hosts(): Iterable<HostState>;
   /** Slaves that may serve stale ops: at least every starting one (the scheduler gives just those, not a scan of all). */
@@ -68,6 +73,11 @@ export class Dispatcher {
       const suspect = entry.deaths !== null;
       const slave = suspect ? this.pool.takeIdle(entry.tags) : this.pool.take(entry.tags);
       if (slave) {
+        if (!this.act.fits(entry, slave)) {
+          // The slave stays free for others; the op is tried again with its narrowed tags (or skipped, settled).
+          this.pool.offer(slave);
+          continue;
+        }
         queue.shift();
         this.act.sendOp(entry, slave);
       } else if (entry.tags !== null && !suspect) {
@@ -115,7 +125,7 @@ export class Dispatcher {
         if (op.state === OpState.Settled) continue;
         // A suspect op runs alone, as in pump: only on a slave with nothing in flight, and nothing follows it there.
         const alone = slave.isolating === null && (op.deaths === null || slave.inflight.size === 0);
-        if (op.ctxVersion === target && hostHasTags(slave.host, op.tags) && alone) this.act.sendOp(op, slave);
+        if (op.ctxVersion === target && hostHasTags(slave.host, op.tags) && alone && this.act.fits(op, slave)) this.act.sendOp(op, slave);
         else keep.push(op);
       }
       const progress = keep.length < this.stale.length;
@@ -201,6 +211,7 @@ export class Dispatcher {
 
   /** Sends waiting tagged ops to free slaves with their tags. */
   private serveWaiting(): void {
+    const refused: WorkerOp[] = [];
     for (const [tags, list] of this.waiting) {
       let sent = 0;
       while (sent < list.length) {
@@ -211,8 +222,12 @@ export class Dispatcher {
         }
         const slave = this.pool.take(tags);
         if (!slave) break;
-        this.act.sendOp(op, slave);
         sent++;
+        if (this.act.fits(op, slave)) this.act.sendOp(op, slave);
+        else {
+          this.pool.offer(slave);
+          if ((op.state as OpState) !== OpState.Settled) refused.push(op);
+        }
       }
       if (sent > 0) {
         list.splice(0, sent);
@@ -220,6 +235,8 @@ export class Dispatcher {
       }
       if (list.length === 0) this.waiting.delete(tags);
     }
+    // Refused by a slave's host: they wait again under their narrowed tags (still at the broadcast version).
+    for (const op of refused) this.wait(op);
   }
 
   /**

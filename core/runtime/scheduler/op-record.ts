@@ -24,9 +24,10 @@ export interface OpFields {
   settle: OpSettler;
 }
 
-/** What few ops have: tags, retries, a timeout, deaths. One object for them, made only when needed. */
+/** What few ops have: tags, retries, a timeout, deaths, refusals. One object for them, made only when needed. */
 class OpExtras {
   tags: TagSet | null = null;
+  refusals: string[] | null = null;
   retriesLeft = 0;
   deaths: SlaveDeath[] | null = null;
   timer: unknown = null;
@@ -83,6 +84,20 @@ export class OpRecord implements WorkerOp {
 
   get tags(): TagSet | null {
     return this.extras === null ? null : this.extras.tags;
+  }
+  set tags(value: TagSet | null) {
+    this.extra.tags = value;
+  }
+
+  get inputBytes(): number {
+    return this.length;
+  }
+
+  get refusals(): string[] | null {
+    return this.extras === null ? null : this.extras.refusals;
+  }
+  set refusals(value: string[] | null) {
+    this.extra.refusals = value;
   }
 
   get retriesLeft(): number {

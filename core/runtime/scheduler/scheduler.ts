@@ -3,6 +3,8 @@
 // I/O and no timers of its own: the host supervisor drives it with real agents, the simulator
 // (test/sim) with thousands of simulated ones on a virtual clock.
 import { AbortError, MntError, type TimeoutError } from "../../errors.ts";
+import { INPUT_COPIES, isHostLimitError, largestFitting, whyNoRoom, type HostRoom } from "../../protocol/host-room.ts";
+import { opPayloadBytes } from "../../protocol/op-frames.ts";
 import type { PoisonOpError } from "../recovery.ts";
 import { ContextLog } from "./context-log.ts";
 import { Dispatcher } from "./dispatcher.ts";
@@ -69,6 +71,8 @@ export class Scheduler {
   private readonly tagSets = new TagSets();
   /** Whether some host has a tag set (and one not set aside); forgotten when a host is added or set aside. */
   private readonly hostsWithTags = new Map<TagSet, { any: boolean; notAside: boolean }>();
+  /** The smallest input any host is known to take (hostRoom): a larger op's input is checked against every host at issue. */
+  private smallestInputLimit = Infinity;
   private nextSlaveId = 1;
   private nextOpId = 1;
   private pumpScheduled = false;
@@ -104,6 +108,7 @@ export class Scheduler {
       },
       spawnCatchUp: (host) => this.spawnSlave(host, extraSlot(host), true),
       retire: (slave) => this.retire(slave),
+      fits: (op, slave) => this.inputFits(op, slave.host),
       hosts: () => this.hostsNotAside(),
       slaves: () => this.starting.values(),
     });
@@ -125,16 +130,18 @@ export class Scheduler {
     });
     this.ledger.issued();
     if (this.observer !== null) this.observer.opIssued(op, this.clock.now());
-    if (op.tags && !this.someHostHas(op.tags.tags, true)) {
+    if (op.tags && !this.someHostHas(op.tags, true)) {
       this.ledger.reject(op, new MntError("placement", `${this.opName(op)} asks for hosts tagged ${op.tags.tags.join(", ")}, and no host in the inventory has ${op.tags.tags.length === 1 ? "that tag" : "all of them"}`, "add the tags to a host in hosts.yaml, or drop them from the op"));
       return op;
     }
-    if (op.tags && !this.someHostHas(op.tags.tags, false)) {
+    if (op.tags && !this.someHostHas(op.tags, false)) {
       // Only hosts already set aside have them: nothing would ever take it (setAside rejected the others).
       const why = [...this.hosts.values()].filter((host) => hostHasTags(host, op.tags)).map((host) => `${host.name}: ${host.lastFailure}`);
       this.ledger.reject(op, new MntError("placement", `${this.opName(op)} asks for hosts tagged ${op.tags.tags.join(", ")}, and every such host was set aside (${why.join("; ")})`, "fix those hosts, then run again"));
       return op;
     }
+    // Only an input larger than what some host can take costs a look at every host.
+    if (op.inputBytes > this.smallestInputLimit && !this.refuseWhereTooLarge(op)) return op;
     this.queue.push(op);
     this.pumpSoon();
     return op;
@@ -175,6 +182,8 @@ export class Scheduler {
       slaveFailures: 0,
       startFailures: 0,
       lastFailure: null,
+      room: null,
+      inputLimit: Infinity,
     };
     this.hosts.set(name, host);
     this.hostsWithTags.clear();
@@ -211,6 +220,20 @@ export class Scheduler {
     this.checkHostsLeft();
   }
 
+  /**
+   * What the host can hold, from its agent's hello (before hostUp; again on each reconnection): an
+   * op's input goes only to hosts that can hold it (`inputFits`).
+   */
+  hostRoom(name: string, room: HostRoom): void {
+    const host = this.hosts.get(name);
+    if (!host) return;
+    host.room = room;
+    host.inputLimit = largestFitting(INPUT_COPIES, room) - opPayloadBytes(0);
+    let smallest = Infinity;
+    for (const each of this.hosts.values()) smallest = Math.min(smallest, each.inputLimit);
+    this.smallestInputLimit = smallest;
+  }
+
   /** Takes a host out of the run; the others go on. */
   setAside(host: HostState, reason: string): void {
     if (host.status === "aside") return;
@@ -225,10 +248,10 @@ export class Scheduler {
     // the ops its slaves had in flight, just put back at the front of the queue).
     const unservable = this.dispatcher.takeUnservable();
     for (const entry of this.queue) {
-      if (entry.kind === "worker" && entry.tags !== null && entry.state !== OpState.Settled && !this.someHostHas(entry.tags.tags, false)) unservable.push(entry);
+      if (entry.kind === "worker" && entry.tags !== null && entry.state !== OpState.Settled && !this.someHostHas(entry.tags, false)) unservable.push(entry);
     }
     for (const op of unservable) {
-      this.ledger.reject(op, new MntError("placement", `${this.opName(op)} asks for hosts tagged ${op.tags!.tags.join(", ")}, and every such host was set aside (last: ${host.name}: ${reason})`, "fix those hosts, then run again"));
+      this.ledger.reject(op, op.refusals !== null ? this.noRoomError(op) : new MntError("placement", `${this.opName(op)} asks for hosts tagged ${op.tags!.tags.join(", ")}, and every such host was set aside (last: ${host.name}: ${reason})`, "fix those hosts, then run again"));
     }
     this.checkHostsLeft();
     this.pumpSoon();
@@ -414,6 +437,14 @@ export class Scheduler {
     try {
       outcome = read();
     } catch (error) {
+      // The host could not hold a shared value the op read: it runs elsewhere (never there again).
+      if (failed && isHostLimitError(error)) {
+        if (this.refuse(op, slave.host, `${(error as Error).message} on ${slave.host.name}`)) {
+          op.attempt++;
+          this.dispatcher.requeue([op]);
+        }
+        return;
+      }
       // The slave's error (failed) or a result that would not decode.
       if (failed && this.ledger.takeRetry(op)) return this.dispatcher.requeue([op]);
       return this.ledger.reject(op, failed ? (error as Error) : new MntError("protocol", `${slave.host.name}:${slave.slot}: result of ${this.opName(op)} could not be decoded: ${(error as Error).message}`));
@@ -609,13 +640,61 @@ export class Scheduler {
     for (const wake of this.idleWaiters.splice(0)) wake();
   }
 
+  /**
+   * Whether `op`'s input fits `host` (as the dispatcher is about to send it there). When it does
+   * not, the host is refused for the op, which then waits for another host or fails (`refuse`).
+   */
+  private inputFits(op: WorkerOp, host: HostState): boolean {
+    if (op.inputBytes <= host.inputLimit) return true;
+    this.refuse(op, host, this.inputRefusal(op, host)!);
+    return false;
+  }
+
+  /** Refuses `op` on every host known too small for its input; false when that leaves none (it was rejected). */
+  private refuseWhereTooLarge(op: WorkerOp): boolean {
+    for (const host of this.hosts.values()) {
+      if (op.inputBytes > host.inputLimit && !this.refuse(op, host, this.inputRefusal(op, host)!)) return false;
+    }
+    return true;
+  }
+
+  private inputRefusal(op: WorkerOp, host: HostState): string | null {
+    const why = host.room === null ? null : whyNoRoom(opPayloadBytes(op.inputBytes), INPUT_COPIES, host.room);
+    return why === null ? null : `its input is ${why} on ${host.name}`;
+  }
+
+  /**
+   * `host` cannot hold a value of `op` (`why` says which, how large, and the host's limit): the op
+   * may no longer run there. Returns true while another host (up or coming) may take it; when none
+   * can, the op fails with every host's reason and false is returned.
+   */
+  private refuse(op: WorkerOp, host: HostState, why: string): boolean {
+    (op.refusals ??= []).push(why);
+    op.tags = this.tagSets.excluding(op.tags, host.name);
+    if (this.someHostHas(op.tags, false)) return true;
+    this.ledger.reject(op, this.noRoomError(op));
+    return false;
+  }
+
+  private noRoomError(op: WorkerOp): MntError {
+    const tags = op.tags?.tags ?? [];
+    const among = tags.length > 0 ? ` tagged ${tags.join(", ")}` : "";
+    const refused = op.tags?.notOn ?? new Set<string>();
+    const aside = [...this.hosts.values()].filter((host) => host.status === "aside" && !refused.has(host.name) && hostHasTags(host, op.tags)).map((host) => host.name);
+    const rest = aside.length > 0 ? `; set aside: ${aside.join(", ")}` : "";
+    return new MntError(
+      "placement",
+      `op \`${this.opName(op)}\` #${op.id} can run on no host${among}: ${op.refusals!.join("; ")}${rest}`,
+      "run it with a host that can hold the value (64-bit, with more free memory), or make the value smaller",
+    );
+  }
+
   private *hostsNotAside(): IterableIterator<HostState> {
     for (const host of this.hosts.values()) if (host.status !== "aside") yield host;
   }
 
   /** Some host (not set aside, unless `anyStatus`) has all of `tags`. */
-  private someHostHas(tags: readonly string[], anyStatus: boolean): boolean {
-    const set = this.tagSets.of(tags)!;
+  private someHostHas(set: TagSet, anyStatus: boolean): boolean {
     let known = this.hostsWithTags.get(set);
     if (!known) {
       // Once per tag set and change of hosts, not per op: a scan over every host per op would grow with the cluster.

@@ -1,6 +1,7 @@
 // The scheduler's records: issued operations, slaves and hosts. Plain data, shared by the
 // scheduler's modules; only the scheduler changes them.
 import type { OpOptions } from "../../program/index.ts";
+import type { HostRoom } from "../../protocol/host-room.ts";
 import type { SlaveDeath } from "../recovery.ts";
 
 /** Where a worker op stands. "waiting": in the queue (or waiting for a slave of the right tags or context version). */
@@ -20,8 +21,15 @@ export interface WorkerOp {
   readonly epoch: number;
   /** Context ops issued before this op: the slave running it must have applied exactly these. */
   readonly ctxVersion: number;
-  /** Host tags the op needs (sorted, deduplicated), or null for any host. */
-  readonly tags: TagSet | null;
+  /**
+   * Host tags the op needs (sorted, deduplicated) and hosts it may not run on, or null for any
+   * host. Narrowed when a host refuses the op (a value too large for it: `refusals`).
+   */
+  tags: TagSet | null;
+  /** Encoded input size: the master sends it only to hosts that can hold it. */
+  readonly inputBytes: number;
+  /** Why hosts refused it ("<value>: <size>, larger than <limit> on <host>"), or null; their names are in tags.notOn. */
+  refusals: string[] | null;
   state: OpState;
   /** Runs started so far (user-exception retries and re-runs after a slave loss). */
   attempt: number;
@@ -68,10 +76,16 @@ export interface ContextOp {
 
 export type QueueEntry = WorkerOp | ContextOp;
 
-/** Host tags an op requires, with a key that names the set. */
+/**
+ * Where an op may run: the host tags it requires and the hosts it may not run on (they cannot hold
+ * one of its values), with a key that names the pair. Ops, pool lists and waiting lists compare
+ * them by identity (TagSets).
+ */
 export interface TagSet {
   readonly key: string;
   readonly tags: readonly string[];
+  /** Hosts that refused the op, or null (no op has been refused: the usual case). */
+  readonly notOn: ReadonlySet<string> | null;
 }
 
 export type SlaveStatus = "starting" | "ready" | "dead";
@@ -128,10 +142,16 @@ export interface HostState {
   startFailures: number;
   /** Why it was set aside, or why its last connection ended. */
   lastFailure: string | null;
+  /** What it can hold, from its agent's hello; null until its agent is up. */
+  room: HostRoom | null;
+  /** The largest op input it can take (from `room`; Infinity while unknown): one comparison per op sent. */
+  inputLimit: number;
 }
 
+/** The host may run ops of this set: it has the tags and did not refuse them. */
 export function hostHasTags(host: HostState, tags: TagSet | null): boolean {
   if (tags === null) return true;
+  if (tags.notOn !== null && tags.notOn.has(host.name)) return false;
   for (const tag of tags.tags) if (!host.tags.has(tag)) return false;
   return true;
 }
@@ -145,8 +165,18 @@ export class TagSets {
     const sorted = [...new Set(tags)].sort();
     const key = sorted.join(",");
     let set = this.byKey.get(key);
-    if (!set) this.byKey.set(key, (set = { key, tags: sorted }));
+    if (!set) this.byKey.set(key, (set = { key, tags: sorted, notOn: null }));
     return set;
+  }
+
+  /** `set` with `host` refused as well (ops refused by the same hosts share one set, and one pool list). */
+  excluding(set: TagSet | null, host: string): TagSet {
+    const notOn = [...new Set([...(set?.notOn ?? []), host])].sort();
+    const tags = set?.tags ?? [];
+    const key = `${tags.join(",")}|not:${notOn.join(",")}`;
+    let found = this.byKey.get(key);
+    if (!found) this.byKey.set(key, (found = { key, tags, notOn: new Set(notOn) }));
+    return found;
   }
 
   all(): Iterable<TagSet> {

@@ -32,6 +32,7 @@ function setup() {
   };
   // What the scheduler does for the dispatcher.
   const act: DispatchActions = {
+    fits: () => true,
     sendOp(op, slave) {
       // A suspect op runs alone: never sent behind other ops, and nothing sent behind it.
       if (slave.isolating !== null) isolation.push(`op${op.id} sent to slave ${slave.id} while it isolates op${slave.isolating.id}`);

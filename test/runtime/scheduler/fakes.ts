@@ -118,6 +118,8 @@ export function makeHost(name: string, tags: readonly string[] = [], slots = 2):
     slaveFailures: 0,
     startFailures: 0,
     lastFailure: null,
+    room: null,
+    inputLimit: Infinity,
   };
 }
 
@@ -154,6 +156,8 @@ export function makeOp(id: number, fields: Partial<Omit<WorkerOp, "kind" | "id">
     epoch: 0,
     ctxVersion: 0,
     tags: null,
+    inputBytes: 0,
+    refusals: null,
     state: OpState.Waiting,
     attempt: 0,
     retriesLeft: 0,
@@ -172,7 +176,7 @@ export function makeContext(seq: number, settle: OpSettler = new Outcome()): Con
 }
 
 export function tagSet(...tags: string[]): TagSet {
-  return { key: [...tags].sort().join(","), tags: [...tags].sort() };
+  return { key: [...tags].sort().join(","), tags: [...tags].sort(), notOn: null };
 }
 
 // ---------------------------------------------------------------- port
