@@ -132,6 +132,18 @@ describe("codec", () => {
       }
     });
 
+    // The wire is little-endian on every host (a big-endian one swaps: byte-order-s390x.test.ts).
+    it("typed-array elements are little-endian on the wire; a DataView's bytes travel as they are", () => {
+      expect(encode(new Float64Array([1.5, -2.25])).toString("hex")).to.equal("c7117408000000000000f83f00000000000002c0");
+      expect(encode(new Int32Array([1, 256])).toString("hex")).to.equal("c70974050100000000010000");
+      const view = new DataView(new ArrayBuffer(12), 1, 9);
+      view.setFloat64(1, -2.25, true);
+      view.setUint8(0, 7);
+      const back = roundTrip(view);
+      expect(back.getFloat64(1, true)).to.equal(-2.25);
+      expect([...new Uint8Array(back.buffer, back.byteOffset, back.byteLength)]).to.deep.equal([...new Uint8Array(view.buffer, 1, 9)]);
+    });
+
     it("typed arrays that are views into a larger buffer (non-zero byteOffset)", () => {
       const backing = new ArrayBuffer(64);
       new Uint8Array(backing).forEach((_, i, bytes) => (bytes[i] = i * 3));
