@@ -23,6 +23,6 @@ declare module "@node-rs/crc32" {
 }
 
 declare module "mnt-checksum" {
-  const checksum: { fnv1a(data: Uint8Array): number; compiledFor(): string };
+  const checksum: { fnv1a(data: Uint8Array): number; compiledFor(): string; byteOrder(): "LE" | "BE"; sumFloat64(values: Float64Array): number };
   export default checksum;
 }
