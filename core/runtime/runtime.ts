@@ -15,6 +15,7 @@ import { SharedServer } from "./shared-server.ts";
 import { rethrowWithAwaitSite } from "./issue-site.ts";
 import type { Hello } from "../protocol/messages.ts";
 import type { RunObserver } from "./run-observer.ts";
+import type { SettingNames } from "./scheduler/start-limit.ts";
 
 export type { AgentSpec } from "./host-supervisor.ts";
 export type RuntimeEvent = SupervisorEvent | SchedulerEvent;
@@ -31,8 +32,17 @@ export interface RuntimeOptions {
   masterTimeoutMs?: number;
   /** Slaves' lifeline threads beat this often... */
   slaveHeartbeatMs?: number;
-  /** ...and a slave silent this long (stopped, frozen) is killed by its agent and replaced. */
+  /** ...and a slave silent this long (stopped, frozen) is killed by its agent and replaced, once it has started. */
   slaveTimeoutMs?: number;
+  /**
+   * A slave not ready this long after it was spawned (Node.js, the program and its init loading),
+   * or an agent that has not said hello this long after it was started, counts as a failed start.
+   * The limit of a host of ordinary speed: raised on a host that has shown it starts slowly (see
+   * scheduler/start-limit.ts). A slave is judged by it, not by its heartbeat, until it is ready.
+   */
+  startTimeoutMs?: number;
+  /** How the user sets the limits a message may tell them to raise (the CLI passes its flags). */
+  settingNames?: SettingNames;
   /** Default timeout of every worker op (ms); an op's own `timeout` wins. None by default. */
   opTimeoutMs?: number;
   /** After an op timed out or was cancelled, its slave has this long to give up before it is killed. */
@@ -62,6 +72,8 @@ export const RUNTIME_DEFAULTS = {
   masterTimeoutMs: 60_000,
   slaveHeartbeatMs: 500,
   slaveTimeoutMs: 5000,
+  // Ray gives a worker process 60 s to register (worker_register_timeout_seconds) for the same reason.
+  startTimeoutMs: 60_000,
   hangGraceMs: 2000,
   poisonKills: 3,
   maxSlaveFailures: 10,

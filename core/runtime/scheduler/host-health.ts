@@ -2,6 +2,7 @@
 // for the op a dying slave was running (charged with the death; poison after enough of them).
 // Decisions only: the scheduler carries them out.
 import { backoffMs, PoisonOpError, type SlaveDeath } from "../recovery.ts";
+import { describeStartLimit, startTimeoutSetting, type SettingNames } from "./start-limit.ts";
 import type { HostState, WorkerOp } from "./types.ts";
 
 export interface HealthOptions {
@@ -13,6 +14,10 @@ export interface HealthOptions {
   maxStartFailures: number;
   /** Failed connections to one agent in a row, with no op finished in between, before the host is set aside. */
   maxAgentFailures: number;
+  /** The start-up limit of a host of ordinary speed (start-limit.ts): named when a host is set aside for it. */
+  startTimeoutMs: number;
+  /** How the user raises it, for that message (the CLI: its flag). */
+  settingNames?: SettingNames;
 }
 
 export type HostVerdict = { kind: "retry"; delayMs: number } | { kind: "aside"; reason: string };
@@ -31,11 +36,18 @@ export class HostHealth {
     return { kind: "retry", delayMs: backoffMs(host.agentFailures, 500, 8000) };
   }
 
-  /** A slave of the host died on its own (not killed by the master). */
-  slaveDied(host: HostState, reason: string, wasStarting: boolean): HostVerdict {
+  /**
+   * A slave of the host died on its own (not killed by the master). `pastStartLimitMs`: it was
+   * still starting past its start-up limit (this one), so it is a start too slow, not a crash.
+   */
+  slaveDied(host: HostState, reason: string, wasStarting: boolean, pastStartLimitMs: number | null = null): HostVerdict {
     host.slaveFailures++;
     if (wasStarting) host.startFailures++;
-    if (host.startFailures >= this.options.maxStartFailures) return { kind: "aside", reason: `its slaves die while starting (last: ${reason})` };
+    if (host.startFailures >= this.options.maxStartFailures) {
+      if (pastStartLimitMs === null) return { kind: "aside", reason: `its slaves die while starting (last: ${reason})` };
+      const limit = describeStartLimit(pastStartLimitMs, this.options.startTimeoutMs);
+      return { kind: "aside", reason: `its slaves did not start within ${limit}, ${host.startFailures} in a row (last: ${reason}); raise the limit with ${startTimeoutSetting(this.options.settingNames)}` };
+    }
     if (host.slaveFailures >= this.options.maxSlaveFailures) {
       return { kind: "aside", reason: `${host.slaveFailures} slaves in a row died with no op finished in between (last: ${reason})` };
     }

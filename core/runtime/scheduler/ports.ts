@@ -8,8 +8,11 @@ export interface SlavePort {
   connect(host: string): void;
   /** Close a host's connection for good (it was set aside); its agent takes its slaves along. */
   disconnect(host: string): void;
-  /** Start a slave. Answered with Scheduler.slaveReady, or slaveExited if it dies first. */
-  spawn(host: string, slave: number, slot: number): void;
+  /**
+   * Start a slave; its agent kills it if it is not ready within `startLimitMs` (start-limit.ts).
+   * Answered with Scheduler.slaveReady, or slaveExited if it dies first.
+   */
+  spawn(host: string, slave: number, slot: number, startLimitMs: number): void;
   sendOp(host: string, slave: number, op: WorkerOp): void;
   sendContext(host: string, slave: number, entry: ContextOp): void;
   /** Tell a slave to skip (queued) or abort (running) an op. */

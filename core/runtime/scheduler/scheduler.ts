@@ -15,6 +15,7 @@ import type { OpObserver } from "./op-observer.ts";
 import { OpRecord } from "./op-record.ts";
 import type { Clock, SlavePort } from "./ports.ts";
 import { SlavePool, type PipelineOptions } from "./slave-pool.ts";
+import { slaveStartLimitMs } from "./start-limit.ts";
 import { OpState, TagSets, hostHasTags, type ContextOp, type HostState, type OpSettler, type SlaveState, type TagSet, type WorkerOp } from "./types.ts";
 
 export interface SchedulerOptions extends HealthOptions, PipelineOptions {
@@ -181,6 +182,7 @@ export class Scheduler {
       agentFailures: 0,
       slaveFailures: 0,
       startFailures: 0,
+      starts: { agentStartupMs: 0, slowestStartMs: 0 },
       lastFailure: null,
       room: null,
       inputLimit: Infinity,
@@ -190,11 +192,15 @@ export class Scheduler {
     this.port.connect(name);
   }
 
-  /** The host's agent is connected (`cores`: its core count, for "auto" slots). */
-  hostUp(name: string, cores: number): void {
+  /**
+   * The host's agent is connected (`cores`: its core count, for "auto" slots; `agentStartupMs`:
+   * how long the agent took to start, which its slaves' start-up limit grows with).
+   */
+  hostUp(name: string, cores: number, agentStartupMs = 0): void {
     const host = this.hosts.get(name);
     if (!host || host.status !== "connecting" || this.closing) return;
     host.status = "up";
+    host.starts.agentStartupMs = agentStartupMs;
     host.slots = host.wantedSlots === "auto" ? cores : host.wantedSlots;
     this.clearNoHostsTimer();
     for (let slot = 0; slot < host.slots; slot++) this.spawnSlave(host, slot, false);
@@ -265,6 +271,8 @@ export class Scheduler {
     slave.status = "ready";
     this.starting.delete(slave);
     slave.pid = pid;
+    const starts = slave.host.starts;
+    starts.slowestStartMs = Math.max(starts.slowestStartMs, this.clock.now() - slave.spawnedAt);
     this.health.policy.slaveStarted(slave.host);
     this.counters.slavesStarted++;
     this.hooks.emit({ kind: "slave.up", host: slave.host.name, slot: slave.slot, slave: id, pid, catchUp: slave.surplus });
@@ -508,11 +516,13 @@ export class Scheduler {
       revoked: null,
       depth: 2,
       serviceUs: 0,
+      spawnedAt: this.clock.now(),
+      startLimitMs: slaveStartLimitMs(this.options.startTimeoutMs, host.starts),
     };
     this.slaves.set(slave.id, slave);
     this.starting.add(slave);
     host.slaves.add(slave);
-    this.port.spawn(host.name, slave.id, slot);
+    this.port.spawn(host.name, slave.id, slot, slave.startLimitMs);
   }
 
   private retire(slave: SlaveState): void {
@@ -529,6 +539,8 @@ export class Scheduler {
   private slaveLost(slave: SlaveState, reason: string, blame: boolean, runningOp?: number | null): void {
     if (slave.status === "dead") return;
     const wasStarting = slave.status === "starting";
+    // Still starting past its limit: the agent killed it for that (or it died just then, which is no better).
+    const pastStartLimit = wasStarting && this.clock.now() - slave.spawnedAt >= slave.startLimitMs;
     const expected = slave.killedBecause !== null;
     slave.status = "dead";
     this.slaves.delete(slave.id);
@@ -548,7 +560,7 @@ export class Scheduler {
       return this.pumpSoon();
     }
     let verdict: HostVerdict = { kind: "retry", delayMs: 0 };
-    if (!expected) verdict = this.health.policy.slaveDied(host, reason, wasStarting);
+    if (!expected) verdict = this.health.policy.slaveDied(host, reason, wasStarting, pastStartLimit ? slave.startLimitMs : null);
     if (verdict.kind === "aside") return this.setAside(host, verdict.reason);
     this.later(verdict.delayMs, () => {
       // Unless a catch-up slave took the free slot meanwhile.

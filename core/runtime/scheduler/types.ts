@@ -3,6 +3,7 @@
 import type { OpOptions } from "../../program/index.ts";
 import type { HostRoom } from "../../protocol/host-room.ts";
 import type { SlaveDeath } from "../recovery.ts";
+import type { StartRecord } from "./start-limit.ts";
 
 /** Where a worker op stands. "waiting": in the queue (or waiting for a slave of the right tags or context version). */
 export const enum OpState {
@@ -118,6 +119,9 @@ export interface SlaveState {
   depth: number;
   /** Smoothed service time of its ops (µs), 0 before the first result. */
   serviceUs: number;
+  /** When it was spawned (Clock ms), and how long it may take to become ready (start-limit.ts). */
+  spawnedAt: number;
+  startLimitMs: number;
 }
 
 /**
@@ -140,6 +144,8 @@ export interface HostState {
   slaveFailures: number;
   /** Slaves in a row that died before they were ready. */
   startFailures: number;
+  /** How fast it has shown it starts processes: its slaves' start-up limit grows with it. */
+  readonly starts: StartRecord;
   /** Why it was set aside, or why its last connection ended. */
   lastFailure: string | null;
   /** What it can hold, from its agent's hello; null until its agent is up. */

@@ -117,6 +117,7 @@ export function makeHost(name: string, tags: readonly string[] = [], slots = 2):
     agentFailures: 0,
     slaveFailures: 0,
     startFailures: 0,
+    starts: { agentStartupMs: 0, slowestStartMs: 0 },
     lastFailure: null,
     room: null,
     inputLimit: Infinity,
@@ -214,6 +215,8 @@ export interface FakeSlave {
 export class RecordingPort implements SlavePort {
   readonly calls: PortCall[] = [];
   readonly slaves = new Map<number, FakeSlave>();
+  /** The start-up limit each slave was spawned with. */
+  readonly startLimits = new Map<number, number>();
 
   connect(host: string): void {
     this.calls.push({ kind: "connect", host });
@@ -223,8 +226,9 @@ export class RecordingPort implements SlavePort {
     this.calls.push({ kind: "disconnect", host });
   }
 
-  spawn(host: string, slave: number, slot: number): void {
+  spawn(host: string, slave: number, slot: number, startLimitMs: number): void {
     this.calls.push({ kind: "spawn", host, slave, slot });
+    this.startLimits.set(slave, startLimitMs);
     this.slaves.set(slave, { id: slave, host, slot, queue: [], cancelled: new Set(), runningAborted: false, applied: 0, ran: [], ready: false, dead: false });
   }
 

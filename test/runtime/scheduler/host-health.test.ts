@@ -6,7 +6,7 @@ import { HostHealth } from "../../../core/runtime/scheduler/host-health.ts";
 import { PoisonOpError } from "../../../core/runtime/recovery.ts";
 import { makeHost, makeOp } from "./fakes.ts";
 
-const defaults = { poisonKills: 3, maxSlaveFailures: 10, maxStartFailures: 3, maxAgentFailures: 5 };
+const defaults = { poisonKills: 3, maxSlaveFailures: 10, maxStartFailures: 3, maxAgentFailures: 5, startTimeoutMs: 60_000 };
 
 describe("scheduler: host health", () => {
   describe("agent failures", () => {
@@ -83,6 +83,27 @@ describe("scheduler: host health", () => {
       expect(health.slaveDied(host, "exited with code 1; last stderr: node: bad option", true)).to.deep.equal({
         kind: "aside",
         reason: "its slaves die while starting (last: exited with code 1; last stderr: node: bad option)",
+      });
+    });
+
+    it("slaves still starting past their start-up limit: set aside naming the limit and how to raise it; before that, retried", () => {
+      const health = new HostHealth({ ...defaults, settingNames: { startTimeoutMs: "--start-timeout" } });
+      const host = makeHost("a");
+      const late = "still starting after 60012 ms, past its start-up limit of 60000 ms; the agent killed it";
+      expect(health.slaveDied(host, late, true, 60_000).kind).to.equal("retry");
+      expect(health.slaveDied(host, late, true, 60_000).kind).to.equal("retry");
+      expect(health.slaveDied(host, late, true, 60_000)).to.deep.equal({
+        kind: "aside",
+        reason: `its slaves did not start within the start-up limit of 60000 ms, 3 in a row (last: ${late}); raise the limit with --start-timeout`,
+      });
+    });
+
+    it("a limit raised for a slow host is named with the user's own; without the CLI's names, the runtime option is named", () => {
+      const health = new HostHealth({ ...defaults, maxStartFailures: 1 });
+      const verdict = health.slaveDied(makeHost("a"), "still starting", true, 90_000);
+      expect(verdict).to.deep.equal({
+        kind: "aside",
+        reason: "its slaves did not start within the start-up limit of 90000 ms (60000 ms, raised for this host's slow start-up), 1 in a row (last: still starting); raise the limit with the startTimeoutMs option",
       });
     });
 

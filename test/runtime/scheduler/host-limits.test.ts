@@ -19,6 +19,7 @@ const OPTIONS: SchedulerOptions = {
   maxSlaveFailures: 10,
   maxStartFailures: 3,
   maxAgentFailures: 5,
+  startTimeoutMs: 60_000,
   maxDepth: 256,
   pipelineBudgetUs: 1000,
 } as SchedulerOptions;

@@ -19,6 +19,7 @@ const OPTIONS: SchedulerOptions = {
   maxSlaveFailures: 10,
   maxStartFailures: 3,
   maxAgentFailures: 5,
+  startTimeoutMs: 60_000,
   maxDepth: 256,
   pipelineBudgetUs: 1000,
 };
@@ -676,6 +677,44 @@ describe("scheduler", () => {
       expect(second).to.not.equal(first);
       t.cluster.exit(second!, "exited with code 9; last stderr: node: bad option");
       expect(t.eventsOf("host.aside")).to.deep.equal([{ kind: "host.aside", host: "a", reason: "its slaves die while starting (last: exited with code 9; last stderr: node: bad option)" }]);
+      expect(t.scheduler.hostNames("up")).to.deep.equal(["b"]);
+    });
+
+    it("slaves are spawned with a start-up limit that grows with what their host showed: its agent's start-up, its earlier slaves' starts", () => {
+      const t = setup({ startTimeoutMs: 10_000 });
+      t.scheduler.addHost("fast", 1);
+      t.scheduler.addHost("slow", 1);
+      t.scheduler.hostUp("fast", 4, 120);
+      t.scheduler.hostUp("slow", 4, 3000);
+      const [fast] = t.cluster.slavesOf("fast");
+      const [slow] = t.cluster.slavesOf("slow");
+      expect(t.port.startLimits.get(fast!), "an agent of ordinary speed: the user's limit").to.equal(10_000);
+      expect(t.port.startLimits.get(slow!), "its agent took 3× an ordinary 1 s").to.equal(30_000);
+      t.clock.advance(20_000);
+      t.cluster.readyAll();
+      t.cluster.exit(slow!, "killed by SIGSEGV");
+      t.clock.advance(0);
+      const [next] = t.cluster.slavesOf("slow");
+      expect(next).to.not.equal(slow);
+      expect(t.port.startLimits.get(next!), "3× its slave's 20 s start").to.equal(60_000);
+    });
+
+    it("slaves still starting past their limit are failed starts: 3 in a row set the host aside, naming the limit and the setting that raises it", () => {
+      const t = setup({ startTimeoutMs: 2000, settingNames: { startTimeoutMs: "--start-timeout" } });
+      t.scheduler.addHost("a", 1);
+      t.up("b", 1);
+      t.scheduler.hostUp("a", 4, 20);
+      const late = "still starting after 2004 ms, past its start-up limit of 2000 ms; the agent killed it";
+      for (let i = 0; i < 3; i++) {
+        const [slave] = t.cluster.slavesOf("a");
+        expect(t.port.startLimits.get(slave!)).to.equal(2000);
+        t.clock.advance(2004);
+        t.cluster.exit(slave!, late, true);
+        t.clock.advance(1000);
+      }
+      expect(t.eventsOf("host.aside")).to.deep.equal([
+        { kind: "host.aside", host: "a", reason: `its slaves did not start within the start-up limit of 2000 ms, 3 in a row (last: ${late}); raise the limit with --start-timeout` },
+      ]);
       expect(t.scheduler.hostNames("up")).to.deep.equal(["b"]);
     });
 
