@@ -133,7 +133,7 @@ export function runAgent(agentFile: string): void {
 
   function spawnSlave(id: number, request: Spawn): void {
     if (!config) return fatal("agent: Spawn before Config");
-    const slave = new SlaveProcess(id, request.slot, agentFile, config, {
+    const slave = new SlaveProcess(id, request.slot, agentFile, config, request.startTimeoutMs, {
       toMaster: (frame) => toMaster.send(frame),
       flushToMaster: () => toMaster.flush(),
       sharedGet: (from, requestId, { hash, size }) => relay.get(from, requestId, hash, size),

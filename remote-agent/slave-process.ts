@@ -12,7 +12,7 @@ import type { Config, SlaveExit } from "../core/protocol/messages.ts";
 import { decodeSharedGet } from "../core/protocol/shared-get.ts";
 import { RUNNING_OP_ENV, RUNNING_OP_FD, RunningOpRecord } from "./running-op.ts";
 import { SlaveOutput } from "./slave-output.ts";
-import type { WatchedSlave } from "./watchdogs.ts";
+import type { StartingSlave, WatchedSlave } from "./watchdogs.ts";
 
 /** The frames a slave sends (see slave.ts); anything else on its channel means the channel is corrupt. */
 const FROM_SLAVE = new Set<number>([FrameType.SlaveReady, FrameType.Result, FrameType.ContextAck, FrameType.SharedGet]);
@@ -37,8 +37,8 @@ export class SlaveProcess implements WatchedSlave {
   readonly socket: Socket;
   exited = false;
   lastBeat = Date.now();
-  /** Until its first beat or frame: the lifeline watch gives it longer (see START_ALLOWANCE_FACTOR). */
-  starting = true;
+  /** Until its SlaveReady: judged by its start-up limit, not its heartbeat (watchdogs.ts). */
+  starting: StartingSlave | null;
   killReason: string | null = null;
   private readonly output: SlaveOutput;
   private readonly runningOp = new RunningOpRecord();
@@ -48,8 +48,10 @@ export class SlaveProcess implements WatchedSlave {
     readonly slot: number,
     agentFile: string,
     config: Config,
+    startTimeoutMs: number,
     private readonly ports: SlaveProcessPorts,
   ) {
+    this.starting = { since: this.lastBeat, limitMs: startTimeoutMs };
     this.process = spawn(process.execPath, [agentFile, "--slave"], {
       stdio: ["ignore", "pipe", "pipe", "pipe", "pipe", this.runningOp.fd ?? "ignore"],
       env: {
@@ -68,7 +70,6 @@ export class SlaveProcess implements WatchedSlave {
     const lifeline = child.stdio[4] as Socket;
     lifeline.on("data", () => {
       this.lastBeat = Date.now();
-      this.starting = false;
     });
     lifeline.on("error", () => {});
     this.output = new SlaveOutput(id, slot, ports.toMaster);
@@ -101,10 +102,20 @@ export class SlaveProcess implements WatchedSlave {
     this.socket.end();
   }
 
+  /**
+   * It is ready (or says it cannot load the program, and exits): from now on it has to keep
+   * beating. The frame itself shows it alive, in case its lifeline has not beaten yet.
+   */
+  private started(): void {
+    this.starting = null;
+    this.lastBeat = Date.now();
+  }
+
   private readFrames(): void {
     const { id, ports } = this;
     const fromSlave = new FrameSplitter(
       (type, _flags, _slave, request, raw) => {
+        if (type === FrameType.SlaveReady) this.started();
         // Shared-data requests are the agent's business (its cache); everything else goes to the master.
         if (type === FrameType.SharedGet) ports.sharedGet(id, request, decodeSharedGet(raw.subarray(HEADER_BYTES)));
         else ports.toMaster(raw);
@@ -120,8 +131,6 @@ export class SlaveProcess implements WatchedSlave {
     // User code in the slave wrote onto its frame channel (fd 3): nothing more from it can be trusted.
     let corrupt = false;
     this.socket.on("data", (chunk: Buffer) => {
-      // It runs (its first frame is SlaveReady): from now on it has to keep beating.
-      this.starting = false;
       if (corrupt) return;
       try {
         fromSlave.push(chunk);

@@ -54,6 +54,12 @@ export interface Config {
 /** master → agent: start a slave. */
 export interface Spawn {
   slot: number;
+  /**
+   * Until it is ready (its SlaveReady), the slave is judged by this limit from its spawn, not by
+   * its heartbeat: the agent kills it past it. The master's limit for this host (raised where the
+   * host has shown it starts slowly: core/runtime/scheduler/start-limit.ts).
+   */
+  startTimeoutMs: number;
 }
 
 /** slave → master when its program has loaded. */

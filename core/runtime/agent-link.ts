@@ -13,8 +13,10 @@ export interface AgentLinkOptions {
   config: Config;
   /** No frame for this long means the agent is lost. */
   heartbeatTimeoutMs: number;
-  /** Longest wait for the hello. */
+  /** Longest wait for the hello (the agent's start-up)... */
   helloTimeoutMs: number;
+  /** ...and the next step the error names when it passes. */
+  helloTimeoutHint?: string;
 }
 
 export class AgentLink {
@@ -31,7 +33,7 @@ export class AgentLink {
   ) {
     this.ready = new Promise<Hello>((resolve, reject) => {
       const helloTimer = setTimeout(
-        () => this.fail(new MntError("infrastructure", `${options.host}: the agent sent no hello within ${options.helloTimeoutMs} ms`, "check that `node` runs on that host")),
+        () => this.fail(new MntError("infrastructure", `${options.host}: the agent sent no hello within ${options.helloTimeoutMs} ms`, options.helloTimeoutHint ?? "check that `node` runs on that host")),
         options.helloTimeoutMs,
       );
       helloTimer.unref();

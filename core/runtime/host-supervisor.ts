@@ -12,6 +12,7 @@ import { AgentLink } from "./agent-link.ts";
 import { describeSlaveExit } from "./recovery.ts";
 import type { SlavePort } from "./scheduler/ports.ts";
 import type { Scheduler } from "./scheduler/scheduler.ts";
+import { helloLimitMs, startTimeoutSetting, type SettingNames } from "./scheduler/start-limit.ts";
 import type { ContextOp, WorkerOp } from "./scheduler/types.ts";
 import type { SharedServer } from "./shared-server.ts";
 import type { RunObserver } from "./run-observer.ts";
@@ -45,6 +46,10 @@ export interface SupervisorOptions {
   masterTimeoutMs: number;
   slaveHeartbeatMs: number;
   slaveTimeoutMs: number;
+  /** An agent's hello must come within this (raised by how long the host's agent took last time: start-limit.ts). */
+  startTimeoutMs: number;
+  /** How the user raises it, for the message when a hello does not come. */
+  settingNames?: SettingNames;
   env?: Record<string, string>;
   /** Told when an agent's fetch of shared data is served (--trace). */
   observer?: RunObserver | null;
@@ -61,6 +66,8 @@ interface AgentHandle {
   lastError: Error | null;
   /** Set while a clean stop waits for the agent's Stopped frame. */
   stopped?: () => void;
+  /** How long its agent took to start last time (Hello.startupMs), for the next hello's limit; null before the first. */
+  lastStartupMs: number | null;
 }
 
 /** Signals a program does not raise by crashing: someone or something else ended the slave. */
@@ -87,7 +94,7 @@ export class HostSupervisor implements SlavePort {
   /** Adds a host; resolves with its first agent's hello, rejects when that first connection fails. */
   add(spec: AgentSpec): Promise<Hello> {
     const first = new Promise<Hello>((resolve, reject) => {
-      this.agents.set(spec.host, { spec, link: null, connection: null, slots: 0, first: { resolve, reject }, lastError: null });
+      this.agents.set(spec.host, { spec, link: null, connection: null, slots: 0, first: { resolve, reject }, lastError: null, lastStartupMs: null });
     });
     first.catch(() => {});
     if (spec.sharedDir) this.shared.mirrorTo(spec.sharedDir);
@@ -112,8 +119,8 @@ export class HostSupervisor implements SlavePort {
     agent.connection = null;
   }
 
-  spawn(host: string, slave: number, slot: number): void {
-    const spawn: Spawn = { slot };
+  spawn(host: string, slave: number, slot: number, startLimitMs: number): void {
+    const spawn: Spawn = { slot, startTimeoutMs: startLimitMs };
     this.slotOf.set(slave, slot);
     this.channelOf(host)?.send(FrameType.Spawn, 0, slave, encode(spawn));
   }
@@ -206,7 +213,8 @@ export class HostSupervisor implements SlavePort {
       host: spec.host,
       expectedBuild: this.options.expectedBuild,
       heartbeatTimeoutMs: this.options.heartbeatTimeoutMs,
-      helloTimeoutMs: 30_000,
+      helloTimeoutMs: helloLimitMs(this.options.startTimeoutMs, agent.lastStartupMs),
+      helloTimeoutHint: `check that \`node\` runs on that host, or raise the start-up limit with ${startTimeoutSetting(this.options.settingNames)}`,
       config: {
         program: spec.programPath,
         heartbeatMs: this.options.heartbeatMs,
@@ -234,7 +242,8 @@ export class HostSupervisor implements SlavePort {
     agent.first?.resolve(hello);
     agent.first = null;
     this.scheduler.hostRoom(spec.host, { wordBits: hello.wordBits, maxBufferBytes: hello.maxBufferBytes, freeMemoryBytes: hello.freeMemoryBytes });
-    this.scheduler.hostUp(spec.host, hello.cores);
+    agent.lastStartupMs = hello.startupMs;
+    this.scheduler.hostUp(spec.host, hello.cores, hello.startupMs);
   }
 
   /** The agent's connection failed or ended. */
