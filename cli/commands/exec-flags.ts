@@ -14,6 +14,7 @@ export interface ExecArgs {
   out?: string;
   "op-timeout"?: number;
   "slave-timeout"?: number;
+  "start-timeout"?: number;
   "agent-timeout"?: number;
   "wait-for-hosts"?: number;
   "poison-kills"?: number;
@@ -40,7 +41,14 @@ export function execBuilder(yargs: Argv): Argv<ExecArgs> {
     .option("out", { type: "string", describe: "the build folder (default: one per program in mnt's cache)" })
     .option("slots", { type: "number", describe: "slaves to run on this machine (default: its core count)" })
     .option("op-timeout", { type: "number", group: "Recovery:", describe: "default timeout of every worker op, ms (a slave stuck in it is then killed and replaced) [default: none]" })
-    .option("slave-timeout", { type: "number", group: "Recovery:", describe: "a slave with no heartbeat for this long (stopped, frozen) is killed and replaced, ms [default: 5000]" })
+    .option("slave-timeout", { type: "number", group: "Recovery:", describe: "a running slave with no heartbeat for this long (stopped, frozen) is killed and replaced, ms [default: 5000]" })
+    .option("start-timeout", {
+      type: "number",
+      group: "Recovery:",
+      // The default is RUNTIME_DEFAULTS.startTimeoutMs (not imported: --help loads nothing of the runtime).
+      describe:
+        "a slave not ready this long after it was started (loading Node.js, the program, its init) failed to start; 3 in a row set its host aside. Also the wait for an agent's hello. Raised for a host that starts slowly (its agent took over 1 s), ms [default: 60000]",
+    })
     .option("agent-timeout", { type: "number", group: "Recovery:", describe: "an agent with no heartbeat for this long is lost and reconnected, ms [default: 10000]" })
     .option("wait-for-hosts", { type: "number", group: "Recovery:", describe: "with no host left up, wait this long for one to come back before failing, ms [default: 30000]" })
     .option("poison-kills", { type: "number", group: "Recovery:", describe: "an op whose runs killed this many slaves fails instead of running again [default: 3]" })

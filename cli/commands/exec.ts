@@ -222,11 +222,13 @@ function recoveryOptions(args: ExecArgs): Partial<RuntimeOptions> {
   const flags = [
     ["op-timeout", "opTimeoutMs"],
     ["slave-timeout", "slaveTimeoutMs"],
+    ["start-timeout", "startTimeoutMs"],
     ["agent-timeout", "heartbeatTimeoutMs"],
     ["wait-for-hosts", "waitForHostsMs"],
     ["poison-kills", "poisonKills"],
   ] as const;
-  const options: Partial<RuntimeOptions> = {};
+  // Messages that tell the user to raise a limit name the flag that does it.
+  const options: Partial<RuntimeOptions> = { settingNames: { startTimeoutMs: "--start-timeout" } };
   for (const [flag, option] of flags) {
     const value = args[flag];
     if (value === undefined) continue;
