@@ -105,7 +105,7 @@ export default defineProgram({
     for (const r of results) if (r.ok) byArch.set(r.arch!, (byArch.get(r.arch!) ?? 0) + 1);
     const failed = results.filter((r) => !r.ok);
     for (const f of failed) console.error(`four-arch: ${f.op}(${f.seed}) for ${f.place} failed: ${f.error}`);
-    console.log(`four-arch: ${results.length} results, ${failed.length} failed ops; by arch: ${[...byArch].map(([arch, n]) => `${arch} ${n}`).join(", ")}`);
+    console.log(`four-arch: ${results.length} results, ${failed.length} failed ops; by arch: ${[...byArch].sort().map(([arch, n]) => `${arch} ${n}`).join(", ")}`);
     return failed.length === 0 ? 0 : 1;
   },
 });
