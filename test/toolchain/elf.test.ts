@@ -9,7 +9,7 @@ import { EXPERIMENTAL_IN_NODE_20, napiVersionOf, napiVersionTable } from "../../
 import type { TargetName } from "../../toolchain/targets.ts";
 import { EXAMPLE_DIR, buildAddon, removeDir, requireTools, target, tempDir, writeCAddon, writePackage } from "./support.ts";
 
-const TARGETS: TargetName[] = ["linux-x64", "linux-arm64", "linux-armv7l", "linux-riscv64"];
+const TARGETS: TargetName[] = ["linux-x64", "linux-arm64", "linux-armv7l", "linux-riscv64", "linux-s390x"];
 
 /** The highest GLIBC_x.y readelf lists as needed, without the prefix. */
 function readelfGlibcFloor(file: string): string | null {
@@ -39,7 +39,8 @@ describe("toolchain/native/elf", function () {
         const facts = readElf(bytes);
         expect(facts.machine).to.equal(t.elfMachine);
         expect(facts.elfClass).to.equal(t.elfClass);
-        expect(facts.littleEndian).to.equal(true);
+        // s390x is the one big-endian target: its ELF header and tables are read big-endian.
+        expect(facts.littleEndian).to.equal(name !== "linux-s390x");
         // fnv1a and compiledFor use only N-API 1 functions; no C++ runtime.
         expect(facts.napi).to.equal(1);
         expect(facts.v8Abi).to.equal(false);
@@ -50,7 +51,7 @@ describe("toolchain/native/elf", function () {
   });
 
   it("the glibc floor is the highest GLIBC_ version readelf lists (getrandom: 2.25)", () => {
-    for (const name of ["linux-x64", "linux-arm64", "linux-armv7l"] as const) {
+    for (const name of ["linux-x64", "linux-arm64", "linux-armv7l", "linux-s390x"] as const) {
       const dir = writeCAddon(path.join(work, `random-${name}`), "random", `  unsigned char byte; getrandom(&byte, 1, 0);\n  napi_value value; napi_create_uint32(env, byte, &value);\n  napi_set_named_property(env, exports, "byte", value);`, "#include <sys/random.h>\n#include <string.h>");
       const file = buildAddon(dir, target(name));
       const floor = readElf(readFileSync(file)).glibc;
@@ -97,6 +98,7 @@ describe("toolchain/native/elf", function () {
     expect(machineName(62)).to.equal("x86-64 (62)");
     expect(machineName(40)).to.equal("ARM (40)");
     expect(machineName(243)).to.equal("RISC-V (243)");
+    expect(machineName(22)).to.equal("S390 (22)");
     expect(machineName(9999)).to.equal("machine 9999");
   });
 
