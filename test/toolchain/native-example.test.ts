@@ -47,7 +47,7 @@ console.log(JSON.stringify(out));\n`,
   return JSON.parse(stdout) as ReturnType<typeof runOps>;
 }
 
-describe("examples/native-addons on x64, arm64 and armv7l", function () {
+describe("examples/native-addons on x64, arm64 and armv7l (and why not s390x)", function () {
   this.timeout(600_000);
   const names: TargetName[] = ["linux-x64", "linux-arm64", "linux-armv7l"];
   const items = Array.from({ length: 4 }, (_, index) => ({ index, text: `item ${index}: ${"marionette ".repeat(index)}` }));
@@ -103,5 +103,13 @@ describe("examples/native-addons on x64, arm64 and armv7l", function () {
       expect(report.map((r) => r.digest), name).to.deep.equal(local.map((r) => r.digest));
     }
     expect(new Set(local.map((r) => r.digest.bcrypt)).size, "different inputs, different digests").to.equal(items.length);
+  });
+
+  it("linux-s390x is refused, naming @node-rs/crc32: it publishes no s390x package and has no sources to build one", async () => {
+    const release = path.join(out, "linux-s390x");
+    let refused: Error | null = null;
+    await installNativePackages({ projectDir: project, packages: [...externals], target: target("linux-s390x"), outDir: release }).catch((error: Error) => (refused = error));
+    expect(refused, "the s390x install was refused").to.not.equal(null);
+    expect(refused!.message).to.match(/^@node-rs\/crc32@1\.10\.8 has no package for linux-s390x \(it has .*@node-rs\/crc32-linux-arm64-gnu.*\) and no binding\.gyp to build one \(leave linux-s390x out of --arch, or replace @node-rs\/crc32\)$/);
   });
 });
