@@ -2,6 +2,7 @@
 // Node.js, cores, free disk in the work folder, rsync. Exit 0 when every host is usable.
 import type { HostsCheckArgs } from "./hosts-check-flags.ts";
 import { checkHosts, type HostCheck } from "../../core/connections/ssh/check-hosts.ts";
+import type { HostFacts } from "../../core/connections/ssh/probe.ts";
 import { loadInventory } from "../../core/hosts/inventory.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { formatBytes } from "../format.ts";
@@ -38,6 +39,8 @@ function checkJson(check: HostCheck) {
     machine: facts?.machine ?? null,
     node: facts?.node ?? null,
     napi: facts?.napi ?? null,
+    byteOrder: facts?.byteOrder ?? null,
+    wordBits: facts?.wordBits ?? null,
     libc: facts?.libc ?? null,
     cores: facts?.cores ?? null,
     freeBytes: facts?.freeBytes ?? null,
@@ -47,8 +50,13 @@ function checkJson(check: HostCheck) {
   };
 }
 
+/** Byte order and word size, e.g. "LE 64-bit", "BE 64-bit", "LE 32-bit". */
+function words(facts: HostFacts): string {
+  return `${facts.byteOrder ?? "?"} ${facts.wordBits === null ? "?" : `${facts.wordBits}-bit`}`;
+}
+
 function renderTable(checks: HostCheck[]): string {
-  const rows = [["host", "status", "host key", "os/arch", "node", "cores", "free disk", "rsync", "time"]];
+  const rows = [["host", "status", "host key", "os/arch", "order/word", "node", "cores", "free disk", "rsync", "time"]];
   for (const check of checks) {
     const f = check.facts;
     rows.push([
@@ -56,6 +64,7 @@ function renderTable(checks: HostCheck[]): string {
       check.usable ? "ok" : "FAILED",
       check.host.launch ? "(launch)" : (check.hostKey ?? (check.error?.code === "auth" ? "refused" : "-")),
       f ? `${f.os}/${f.arch}` : "-",
+      f ? words(f) : "-",
       f?.node ?? "-",
       f?.cores?.toString() ?? "-",
       f?.freeBytes != null ? formatBytes(f.freeBytes) : "-",

@@ -53,11 +53,11 @@ describe("remote hosts over SSH (a lab of 3 real sshd hosts in network namespace
       const table = await runMnt(["hosts", "check", hostsFile]);
       expect(table.code, describeRun(table)).to.equal(0);
       const rows = nonEmptyLines(table.stdout);
-      expect(rows[0]).to.match(/^host\s+status\s+host key\s+os\/arch\s+node\s+cores\s+free disk\s+rsync\s+time$/);
-      for (const name of ["h1", "h2", "h3"]) expect(table.stdout).to.match(new RegExp(`^${name}\\s+ok\\s+known\\s+Linux/x64\\s+\\d+\\.\\d+\\.\\d+\\s+\\d+\\s+[\\d.]+ [GM]iB\\s+yes\\s+\\d+ ms$`, "m"));
+      expect(rows[0]).to.match(/^host\s+status\s+host key\s+os\/arch\s+order\/word\s+node\s+cores\s+free disk\s+rsync\s+time$/);
+      for (const name of ["h1", "h2", "h3"]) expect(table.stdout).to.match(new RegExp(`^${name}\\s+ok\\s+known\\s+Linux/x64\\s+LE 64-bit\\s+\\d+\\.\\d+\\.\\d+\\s+\\d+\\s+[\\d.]+ [GM]iB\\s+yes\\s+\\d+ ms$`, "m"));
       const json = await runMnt(["hosts", "check", hostsFile, "--json"]);
       expect(json.code, describeRun(json)).to.equal(0);
-      const report = JSON.parse(json.stdout) as { ok: boolean; hosts: Array<{ name: string; usable: boolean; node: string; cores: number; fingerprint: string; rsync: boolean }> };
+      const report = JSON.parse(json.stdout) as { ok: boolean; hosts: Array<{ name: string; usable: boolean; node: string; cores: number; fingerprint: string; rsync: boolean; byteOrder: string; wordBits: number }> };
       expect(report.ok).to.equal(true);
       expect(report.hosts.map((x) => x.name)).to.deep.equal(["h1", "h2", "h3"]);
       report.hosts.forEach((x, i) => {
@@ -65,6 +65,7 @@ describe("remote hosts over SSH (a lab of 3 real sshd hosts in network namespace
         expect(x.node).to.equal(process.versions.node);
         expect(x.fingerprint).to.equal(h(i).hostKeyFingerprint);
         expect(x.rsync).to.equal(true);
+        expect([x.byteOrder, x.wordBits]).to.deep.equal(["LE", 64]);
       });
     });
   });

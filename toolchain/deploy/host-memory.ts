@@ -34,7 +34,7 @@ export class HostMemory {
 
   remember(host: HostEntry, target: string, check: HostCheck): void {
     const facts = check.facts!;
-    const node = check.nodeId && facts.node !== null ? { id: check.nodeId, facts: { node: facts.node, platform: facts.platform, arch: facts.arch, napi: facts.napi, cores: facts.cores } } : null;
+    const node = check.nodeId && facts.node !== null ? { id: check.nodeId, facts: { node: facts.node, platform: facts.platform, arch: facts.arch, napi: facts.napi, cores: facts.cores, byteOrder: facts.byteOrder, wordBits: facts.wordBits } } : null;
     this.memory[keyOf(host)] = { target, node };
   }
 

@@ -1,9 +1,11 @@
 // What a host offers, asked in one exec over an open SSH connection: OS and machine, the Node.js it
 // runs with Node's own platform, arch and N-API version (what choosing a build needs; too old =
-// unusable), the C library, cores, free disk in the work folder, rsync.
+// unusable), the byte order and word size its Node.js sees, the C library, cores, free disk in the
+// work folder, rsync.
 import { quote } from "shell-quote";
 import { remoteDirWord } from "../agent-command.ts";
 import type { HostShell } from "../connection.ts";
+import { WORD_BITS_32_ARCHES } from "../../protocol/host-room.ts";
 
 export const MIN_NODE_MAJOR = 18;
 
@@ -26,6 +28,13 @@ export interface HostFacts {
   node: string | null;
   /** Node's `process.versions.napi`. */
   napi: number | null;
+  /**
+   * The host's byte order and word size: what its Node.js says (`os.endianness()`, a 32-bit
+   * `process.arch`), or, where Node.js does not run (yet), its C library (`od`, `getconf LONG_BIT`).
+   * Null when neither answered.
+   */
+  byteOrder: "LE" | "BE" | null;
+  wordBits: 32 | 64 | null;
   libc: HostLibc | null;
   cores: number | null;
   /** Free bytes in the work folder (created if missing); null when it cannot be created. */
@@ -37,7 +46,7 @@ export interface HostFacts {
   problem: string | null;
 }
 
-const NODE_FACTS = `JSON.stringify([process.versions.node,process.platform,process.arch,Number(process.versions.napi)||null,require("os").availableParallelism?require("os").availableParallelism():require("os").cpus().length])`;
+const NODE_FACTS = `JSON.stringify([process.versions.node,process.platform,process.arch,Number(process.versions.napi)||null,require("os").availableParallelism?require("os").availableParallelism():require("os").cpus().length,require("os").endianness(),${JSON.stringify(WORD_BITS_32_ARCHES)}.includes(process.arch)?32:64])`;
 
 /** uname's machine → Node's process.arch, for hosts where Node.js does not run (yet). */
 const ARCH_OF_MACHINE: Record<string, string> = { x86_64: "x64", amd64: "x64", aarch64: "arm64", arm64: "arm64", armv7l: "arm", armv8l: "arm", riscv64: "riscv64", s390x: "s390x", ppc64le: "ppc64" };
@@ -46,7 +55,7 @@ const ARCH_OF_MACHINE: Record<string, string> = { x86_64: "x64", amd64: "x64", a
 export interface KnownNode {
   /** Size, time and inode of the binary `node` names: while they are the same, so is what it says. */
   id: string;
-  facts: Pick<HostFacts, "node" | "platform" | "arch" | "napi" | "cores">;
+  facts: Pick<HostFacts, "node" | "platform" | "arch" | "napi" | "cores"> & Partial<Pick<HostFacts, "byteOrder" | "wordBits">>;
 }
 
 export interface ProbeOptions {
@@ -71,7 +80,9 @@ export interface Probe {
 const AFTER_MARK = "--- mnt probe end ---";
 
 export async function probeHost(session: HostShell, options: ProbeOptions): Promise<Probe> {
-  const { node, workDir, known } = options;
+  const { node, workDir } = options;
+  // Facts remembered before byte order and word size were probed are asked again.
+  const known = options.known?.facts.byteOrder ? options.known : null;
   const dir = remoteDirWord(workDir);
   const shipped = node === SHIP_NODE;
   const runNode = `echo "node=$(${node} -e 'console.log(${NODE_FACTS})' 2>&1 | head -n 1)"`;
@@ -88,6 +99,9 @@ export async function probeHost(session: HostShell, options: ProbeOptions): Prom
     `echo "uname=$(uname -sm)"`,
     ...nodeLines,
     `echo "cores=$(nproc 2>/dev/null)"`,
+    // Two bytes 01 00 read as one 16-bit number: 1 on a little-endian host, 256 on a big-endian one.
+    `echo "order=$(printf '\\001\\000' | od -An -tu2 2>/dev/null | tr -d ' ')"`,
+    `echo "longbit=$(getconf LONG_BIT 2>/dev/null)"`,
     // glibc answers getconf; musl has no such variable, but its ldd names itself.
     `echo "libc=$( (getconf GNU_LIBC_VERSION || ldd --version) 2>&1 | head -n 2 | tr '\\n' ' ')"`,
     `if mkdir -p ${dir} 2>/dev/null; then echo "df=$(df -Pk ${dir} | tail -n 1)"; else echo "df=cannot create"; fi`,
@@ -119,6 +133,8 @@ export async function probeHost(session: HostShell, options: ProbeOptions): Prom
     arch: ARCH_OF_MACHINE[machine] ?? machine,
     node: null,
     napi: null,
+    byteOrder: ({ "1": "LE", "256": "BE" } as const)[facts.get("order") ?? ""] ?? null,
+    wordBits: ({ "32": 32, "64": 64 } as const)[facts.get("longbit") ?? ""] ?? null,
     libc: parseLibc(facts.get("libc") ?? ""),
     cores: Number(facts.get("cores")) || null,
     freeBytes: null,
@@ -127,11 +143,17 @@ export async function probeHost(session: HostShell, options: ProbeOptions): Prom
     problem: null,
   };
   let nodeLine = facts.get("node") ?? "";
-  if (nodeLine === "known" && known) nodeLine = JSON.stringify([known.facts.node, known.facts.platform, known.facts.arch, known.facts.napi, known.facts.cores]);
+  if (nodeLine === "known" && known) {
+    const { node: version, platform, arch, napi, cores, byteOrder, wordBits } = known.facts;
+    nodeLine = JSON.stringify([version, platform, arch, napi, cores, byteOrder, wordBits]);
+  }
   if (!shipped) {
     try {
-      const [version, platform, arch, napi, cores] = JSON.parse(nodeLine) as [string, string, string, number | null, number];
+      const [version, platform, arch, napi, cores, byteOrder, wordBits] = JSON.parse(nodeLine) as [string, string, string, number | null, number, "LE" | "BE" | null, 32 | 64 | null];
       Object.assign(probed, { node: version, platform, arch, napi, cores });
+      // The host's Node.js is the one that will hold the values (an emulated CPU's shell tools may be the machine's own).
+      if (byteOrder) probed.byteOrder = byteOrder;
+      if (wordBits) probed.wordBits = wordBits;
       if (Number(version.split(".")[0]) < MIN_NODE_MAJOR) {
         probed.problem = `Node.js ${version} is too old (${MIN_NODE_MAJOR} or newer needed): install a newer one there, point node: in the hosts file at it, or set node: ship`;
       }
