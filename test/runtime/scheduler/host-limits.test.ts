@@ -6,23 +6,13 @@
 import { expect } from "chai";
 import { MntError } from "../../../core/errors.ts";
 import { MEMORY_RESERVE_BYTES, hostLimitError, type HostRoom } from "../../../core/protocol/host-room.ts";
+import { RUNTIME_DEFAULTS } from "../../../core/runtime/runtime.ts";
 import { Scheduler, type SchedulerOptions, type WorkerRequest } from "../../../core/runtime/scheduler/scheduler.ts";
 import type { WorkerOp } from "../../../core/runtime/scheduler/types.ts";
 import { Cluster, FakeClock, Outcome, RecordingPort, valueOf } from "./fakes.ts";
 
-const OPTIONS: SchedulerOptions = {
-  workerNames: ["sum"],
-  contextNames: ["setGain"],
-  hangGraceMs: 2000,
-  waitForHostsMs: 30_000,
-  poisonKills: 3,
-  maxSlaveFailures: 10,
-  maxStartFailures: 3,
-  maxAgentFailures: 5,
-  startTimeoutMs: 60_000,
-  maxDepth: 256,
-  pipelineBudgetUs: 1000,
-} as SchedulerOptions;
+/** As the runtime runs it (its defaults). */
+const OPTIONS: SchedulerOptions = { ...RUNTIME_DEFAULTS, workerNames: ["sum"], contextNames: ["setGain"] };
 
 /** A 32-bit host whose Node.js allocates at most 100 bytes in one buffer (a 1 GiB one, scaled down). */
 const SMALL: HostRoom = { wordBits: 32, maxBufferBytes: 100, freeMemoryBytes: 2 ** 34 };
