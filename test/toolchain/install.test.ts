@@ -1,6 +1,7 @@
 // installNativePackages on the example project (real packages from npm, installed here without
 // scripts): for x64, arm64 and armv7l every kind of addon is put in place for the target, its ELF
-// machine is the target's, and it loads under the target's official Node.js (qemu).
+// machine is the target's, and it loads under the target's official Node.js (qemu); for s390x
+// (big-endian) the addons with sources are built from them and load there too.
 import { expect } from "chai";
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
@@ -169,6 +170,25 @@ describe("toolchain/native/install", function () {
       const refused = await installNativePackages({ projectDir: project, packages: ["@node-rs/crc32"], target: riscv, outDir: dir }).catch((error: unknown) => error);
       expect(refused).to.be.instanceOf(MntError);
       expect((refused as MntError).message).to.match(/^@node-rs\/crc32@1\.10\.8 has no package for linux-riscv64 \(it has .*@node-rs\/crc32-linux-arm64-gnu.*\) and no binding\.gyp to build one/);
+    });
+  });
+
+  describe("linux-s390x (big-endian; no prebuild, no per-platform package; the official Node.js 20.11.0 on npm)", () => {
+    const s390x = target("linux-s390x");
+
+    // @node-rs/crc32 is refused for s390x as for riscv64 (native-example.test.ts checks the message).
+    it("argon2 (no s390x prebuild) and mnt-checksum are built from source with g++-s390x-linux-gnu, are big-endian S390 files and load under the s390x Node.js", async () => {
+      requireTools(["linux-s390x"]);
+      const dir = path.join(out, "s390x");
+      const installed = await installNativePackages({ projectDir: project, packages: ["argon2", "mnt-checksum"], target: s390x, outDir: dir });
+      expect(installed.addons.map((addon) => [addon.package, addon.kind, addon.elfMachine])).to.deep.equal([
+        ["argon2", "source", 22],
+        ["mnt-checksum", "source", 22],
+      ]);
+      for (const addon of installed.addons) expect(readElfHeader(readFileSync(path.join(dir, addon.path))), addon.path).to.deep.equal({ elfClass: 64, littleEndian: false, machine: 22 });
+      expect(existsSync(path.join(dir, "node_modules/argon2/prebuilds")), "no prebuild of another platform kept").to.equal(false);
+      const results = await loadTest({ dir, target: s390x, addons: installed.addons });
+      expect(Object.fromEntries(results)).to.deep.equal(Object.fromEntries(installed.addons.map((addon) => [addon.path, { status: "loaded", via: "package" }])));
     });
   });
 
