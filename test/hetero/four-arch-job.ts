@@ -10,7 +10,7 @@ import { writeFileSync } from "node:fs";
 import os from "node:os";
 import { parseArgs } from "node:util";
 import { defineProgram } from "marionette-mnt";
-import { column, ids, observe, sample, type Sample } from "./values.ts";
+import { column, ids, observe, sample, wide, type Sample } from "./values.ts";
 
 interface Answer {
   arch: string;
@@ -64,7 +64,12 @@ export default defineProgram({
     },
     /** Shared data as of the op's issue. */
     async readShared(_ctx, _input: null, op) {
-      const value = { sample: await op.shared.get<Sample>("sample"), column: await op.shared.get<Float64Array>("column"), ids: await op.shared.get<BigUint64Array>("ids") };
+      const value = {
+        sample: await op.shared.get<Sample>("sample"),
+        column: await op.shared.get<Float64Array>("column"),
+        ids: await op.shared.get<BigUint64Array>("ids"),
+        wide: await op.shared.get<Float64Array>("wide"),
+      };
       return answer(observe(value), value);
     },
   },
@@ -95,6 +100,7 @@ export default defineProgram({
       m.shared.set("sample", sample(seed));
       m.shared.set("column", column(seed));
       m.shared.set("ids", ids(seed));
+      m.shared.set("wide", wide(seed));
       for (const place of places) record(place, "readShared", seed, m.worker.readShared(null, options(place)));
     }
     await Promise.all(pending);

@@ -5,7 +5,7 @@ import { expect } from "chai";
 import { decode, encode } from "../../core/protocol/codec.ts";
 import { compareRuns } from "./compare-runs.ts";
 import type { JobResult } from "./four-arch-job.ts";
-import { column, ids, observe, sample } from "./values.ts";
+import { column, ids, observe, sample, wide } from "./values.ts";
 
 const TYPED_KINDS = ["Int8Array", "Uint8Array", "Uint8ClampedArray", "Int16Array", "Uint16Array", "Int32Array", "Uint32Array", "Float32Array", "Float64Array", "BigInt64Array", "BigUint64Array"];
 
@@ -41,6 +41,12 @@ describe("the four-architecture job's values and comparison", () => {
     expect(lines([1])).to.not.equal(lines(new Set([1])));
     expect(lines(sample(1))).to.equal(lines(sample(1)));
     expect(lines(sample(1))).to.not.equal(lines(sample(2)));
+    // A long array is observed by its ends and a digest: a change in the middle still shows.
+    const long = wide(6);
+    const changed = long.slice();
+    changed[100_000] = -changed[100_000]!;
+    expect(observe(long).length).to.be.below(30);
+    expect(lines(changed)).to.not.equal(lines(long));
   });
 
   it("through the codec on this machine every value survives, except a plain -0 (documented: msgpackr writes it as the integer 0)", () => {
@@ -52,6 +58,7 @@ describe("the four-architecture job's values and comparison", () => {
     };
     expect(roundTrip(column(6))).to.deep.equal([]);
     expect(roundTrip(ids(6))).to.deep.equal([]);
+    expect(roundTrip(wide(6))).to.deep.equal([]);
     // If this fails because -0 now survives, the codec got better: expect [] here too.
     expect(roundTrip(sample(1))).to.deep.equal([
       "value.numbers.negZero: -0 → value.numbers.negZero: 0",

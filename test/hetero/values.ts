@@ -9,6 +9,7 @@
 // `observe(value)` is what a host computes from a value as it sees it: one exact line per fact
 // (`path: text`), each typed-array element on its own line, so two observations differ exactly
 // where a value arrived differently, and the differing line names the place.
+import { createHash } from "node:crypto";
 
 export interface Sample {
   seed: number;
@@ -108,6 +109,15 @@ export function ids(seed: number): BigUint64Array {
   return BigUint64Array.from({ length: 33 }, (_, i) => (2n ** 53n + BigInt(i) * 0x1_0000_0001n) ^ (BigInt(seed) << 56n));
 }
 
+/** A shared value larger than a frame (1 MiB): it reaches a slave in pieces, joined and decoded in place there. Odd length. */
+export function wide(seed: number): Float64Array {
+  return Float64Array.from({ length: 200_003 }, (_, i) => (i % 1009 === 0 ? -0 : Math.sin(i + seed) * 1e6));
+}
+
+/** Typed arrays longer than this are observed by a digest and their ends, not element by element. */
+const LISTED_ELEMENTS = 4096;
+const END_ELEMENTS = 8;
+
 /** What a host computes from `value`: exact lines, one per fact, typed-array elements one per line. */
 export function observe(value: unknown, path = ""): string[] {
   const lines: string[] = [];
@@ -136,9 +146,11 @@ function visit(value: unknown, path: string, lines: string[]): void {
     let sum: number | bigint = typeof array[0] === "bigint" ? 0n : 0;
     for (let i = 0; i < array.length; i++) sum = typeof sum === "bigint" ? sum + (array[i] as bigint) : sum + (array[i] as number);
     lines.push(`${path}: ${value.constructor.name} length ${array.length} byteLength ${value.byteLength} sum ${scalar(sum)}`);
-    for (let i = 0; i < array.length; i++) lines.push(`${path}[${i}]: ${scalar(array[i])}`);
+    const listed = array.length <= LISTED_ELEMENTS;
+    for (let i = 0; i < array.length; i++) if (listed || i < END_ELEMENTS || i >= array.length - END_ELEMENTS) lines.push(`${path}[${i}]: ${scalar(array[i])}`);
     // Each element's own bytes in one stated order (little-endian), whatever this host's order.
-    lines.push(`${path} as little-endian bytes: ${hex(littleEndianBytes(array))}`);
+    const bytes = littleEndianBytes(array);
+    lines.push(listed ? `${path} as little-endian bytes: ${hex(bytes)}` : `${path} as little-endian bytes, sha256: ${createHash("sha256").update(bytes).digest("hex")}`);
     return;
   }
   if (value instanceof Date) {
