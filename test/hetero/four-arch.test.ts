@@ -2,8 +2,9 @@
 // (native), arm64, armv7l (32-bit) and s390x (big-endian) under qemu — with DEFAULT flags. Worker
 // ops, context ops and shared data carry typed arrays of every kind (and views at odd offsets, a
 // DataView), -0, NaN, ±Infinity, BigInts past 2^53, Dates, Maps, Sets and nesting; every result,
-// value by value, must equal the same job run on this machine alone. And the example's own N-API
-// addon, cross-compiled by `mnt build` for armv7l and s390x, loaded and called on those hosts.
+// value by value, must equal the same job run on this machine alone. `mnt hosts check` names each
+// host's byte order and word size. And the example's own N-API addon, cross-compiled by `mnt build`
+// for every target (armv7l and s390x among them), loaded and called on the four hosts.
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -55,6 +56,18 @@ describe("one job on x64, arm64, armv7l and s390x hosts (lab: real sshd; arm64, 
   after(async () => {
     await lab?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("mnt hosts check names each host's arch, byte order and word size", async () => {
+    const check = await runMnt(["hosts", "check", hostsFile, "--json"], { timeoutMs: RUN_TIMEOUT_MS });
+    expect(check.code, describeRun(check)).to.equal(0);
+    const hosts = (JSON.parse(check.stdout) as { hosts: Array<{ name: string; arch: string; byteOrder: string; wordBits: number }> }).hosts;
+    expect(hosts.map((h) => [h.name, h.arch, h.byteOrder, h.wordBits])).to.deep.equal([
+      ["h1", "x64", "LE", 64],
+      ["h2", "arm64", "LE", 64],
+      ["h3", "arm", "LE", 32],
+      ["h4", "s390x", "BE", 64],
+    ]);
   });
 
   it("typed arrays of every kind, -0, NaN, ±Infinity, BigInts, Dates, Maps, Sets through worker ops, context ops and shared data: every result equals this machine's run", async () => {
