@@ -3,7 +3,10 @@
 // the same link), a connect latency and a slave start latency. Its slaves run their ops (worker and
 // context) strictly one at a time in arrival order, skip ops cancelled before their turn, and answer
 // after the link latency. Faults: slave crashes (the op running is blamed), agent losses (its slaves
-// are gone; it comes back after a while), link stalls, hosts that never come back.
+// are gone; it comes back after a while), link stalls, hosts that never come back. Small hosts (a
+// 32-bit host, scaled down) say in their hello that they hold no large value: a large input must
+// never reach them, and they answer an op reading a large shared value with a HostLimitError.
+import { hostLimitError, isHostLimitError, type HostRoom } from "../../core/protocol/host-room.ts";
 import type { SlavePort } from "../../core/runtime/scheduler/ports.ts";
 import type { ContextOp, WorkerOp } from "../../core/runtime/scheduler/types.ts";
 import { SimSlaveAbort, SimUserError, expectedValue } from "./invariants.ts";
@@ -11,6 +14,14 @@ import { SimProgram, type OpRec } from "./program.ts";
 import { Random } from "./random.ts";
 import type { Scenario } from "./scenario.ts";
 import type { SimContext } from "./simulation.ts";
+
+/**
+ * What a small host can hold: one buffer of 18 bytes (a 32-bit host's 1 GiB, scaled down). An op's
+ * message is its input behind a 12-byte prefix: the sim's 4-byte inputs fit, its large (8-byte) ones
+ * do not. Memory is plentiful everywhere.
+ */
+export const SMALL_ROOM: HostRoom = { wordBits: 32, maxBufferBytes: 18, freeMemoryBytes: 2 ** 40 };
+const ROOMY: HostRoom = { wordBits: 64, maxBufferBytes: 2 ** 32, freeMemoryBytes: 2 ** 40 };
 
 /** A quantity that changes at events, integrated over virtual time (speed-weighted slot-ms). */
 class Integral {
@@ -46,6 +57,8 @@ export interface SimHost {
   readonly connectMs: number;
   readonly startMs: number;
   readonly tags: readonly string[];
+  /** It cannot hold the large values of some ops (SMALL_ROOM). */
+  readonly small: boolean;
   /** Every connection fails. */
   neverUp: boolean;
   /** It went down for good. */
@@ -127,6 +140,8 @@ export class SimCluster implements SlavePort {
     this.faults = new Random(scenario.seed, 6);
     const digits = String(scenario.hosts).length;
     const { gpu, ssd } = scenario.tagFractions;
+    // A stream of its own: the other draws of a seed stay what they were.
+    const sizes = new Random(scenario.seed, 10);
     for (let i = 0; i < scenario.hosts; i++) {
       const slow = r.chance(scenario.slowFraction);
       const tags: string[] = [];
@@ -140,6 +155,7 @@ export class SimCluster implements SlavePort {
         connectMs: r.uniform(scenario.connectMs[0], scenario.connectMs[1]),
         startMs: r.uniform(scenario.startMs[0], scenario.startMs[1]),
         tags,
+        small: sizes.chance(scenario.smallHosts ?? 0),
         neverUp: false,
         deadForever: false,
         downUntil: 0,
@@ -257,6 +273,7 @@ export class SimCluster implements SlavePort {
       if (!host.neverUp && !host.deadForever && !host.disconnected && now >= host.downUntil) {
         host.conn = { alive: true, closedAtMaster: false };
         host.toMasterAt = host.toAgentAt = now;
+        sim.scheduler.hostRoom(name, host.small ? SMALL_ROOM : ROOMY);
         sim.scheduler.hostUp(name, sim.scenario.slots);
       } else {
         sim.scheduler.hostFailed(name, "cannot start the agent: connection refused", false);
@@ -468,6 +485,9 @@ export class SimCluster implements SlavePort {
     if (slave.ctxApplied !== rec.expectedCtx) sim.violations.add(`op #${rec.index} ran on ${where} at context version ${slave.ctxApplied}; main issued ${rec.expectedCtx} context ops before it`);
     // Invariant 5: placement.
     if (rec.tags) for (const tag of rec.tags) if (!host.tags.includes(tag)) sim.violations.add(`op #${rec.index} asks for ${rec.tags.join("+")} and ran on ${host.name} (tags ${host.tags.join("+") || "none"})`);
+    // Invariant 5: a large input never reaches a host that cannot hold it; a host that refused an op is not asked again.
+    if (host.small && rec.largeInput) sim.violations.add(`op #${rec.index} has a large input and was sent to ${host.name}, a small host`);
+    if (rec.refusedBy?.has(host.name)) sim.violations.add(`op #${rec.index} was sent again to ${host.name}, which had refused it`);
     // Invariant 4: what it reads is still there.
     if (!rec.settled) sim.program.checkSharedReadable(rec, where);
     rec.runs++;
@@ -475,6 +495,13 @@ export class SimCluster implements SlavePort {
     this.setBusy(slave, true);
     slave.running = sent;
     slave.runningSince = sim.clock.now();
+    if (host.small && rec.largeShared) {
+      // It reads a shared value its host cannot hold: the agent refuses it before fetching, the op answers that at once.
+      this.setBusy(slave, false);
+      slave.running = null;
+      this.answer(slave, sent, 1, hostLimitError(`shared value "large" is 1 GiB, larger than the 1 GiB a 32-bit Node.js can allocate`));
+      return; // runNext goes on with the next op
+    }
     if (rec.hang) return; // runs until the slave is killed
     const ms = (rec.size / host.speed) * this.service.lognormal(1, 0.1);
     const throws = rec.throwsSeen < rec.failTimes;
@@ -500,6 +527,8 @@ export class SimCluster implements SlavePort {
     const read = error
       ? () => {
           if (error instanceof SimUserError) rec.throwsSeen++;
+          // The scheduler took in the refusal (it reads only answers it still wants): never that host again.
+          if (isHostLimitError(error)) (rec.refusedBy ??= new Set()).add(slave.host.name);
           throw error;
         }
       : () => ({ index: rec.index, value: expectedValue(rec.index) });
@@ -568,6 +597,11 @@ export class SimCluster implements SlavePort {
   /** No host that could still take ops with these tags: each one is set aside or gone for good. */
   tagsUnservable(tags: readonly string[]): boolean {
     return this.hosts.every((host) => !tags.every((tag) => host.tags.includes(tag)) || host.disconnected || host.neverUp || host.deadForever);
+  }
+
+  /** No host that could still take this op's large values and its tags: each is small, untagged, set aside or gone. */
+  roomUnservable(rec: OpRec): boolean {
+    return this.hosts.every((host) => host.small || !(rec.tags ?? []).every((tag) => host.tags.includes(tag)) || host.disconnected || host.neverUp || host.deadForever);
   }
 
   /** Every host is set aside or gone for good: a fatal "no host left" is then the right end. */

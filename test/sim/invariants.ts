@@ -7,14 +7,16 @@
 // 2. the right outcome: a rejection is one the program asked for or the world caused: user code
 //    threw more times than its retries, its timeout expired, main cancelled it, it killed
 //    `poisonKills` slaves (and an op charged that often is never resolved), no host can take its
-//    tags; "abandoned" only when the run is stopped by a fatal error that every host dying explains.
+//    tags, no host left can hold its large values (with its tags); "abandoned" only when the run is
+//    stopped by a fatal error that every host dying explains.
 // 3. context: a slave applies context ops strictly in log order; a worker op runs on a slave that
 //    has applied exactly the context ops main issued before it (and the scheduler stamped it so).
 // 4. shared data: when a slave starts an op issued at epoch E, every version that op can read (the
 //    newest of each key at E) is still held by the store; once everything settled, only the newest
 //    version of each key is left.
 // 5. placement: a tagged op runs only on a host with its tags; an op charged with a slave's death
-//    runs alone on its slave.
+//    runs alone on its slave; a large input never reaches a small host, and a host whose refusal
+//    (a shared value it cannot hold) the scheduler took in never gets that op again.
 // 6. progress: the run ends, every op settled, within a bound of virtual time (no starvation, no
 //    deadlock), with the scheduler idle.
 export class Violations {

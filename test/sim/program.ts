@@ -29,6 +29,11 @@ export class OpRec implements OpSettler {
   runs = 0;
   /** Times the scheduler sent it to a slave. */
   dispatches = 0;
+  /** Its input is too large for a small host; it reads a shared value too large for one. */
+  largeInput = false;
+  largeShared = false;
+  /** Small hosts that refused it (the large shared value), by name; null until one did. */
+  refusedBy: Set<string> | null = null;
 
   constructor(
     private readonly program: SimProgram,
@@ -119,6 +124,8 @@ export class SimProgram {
   private readonly random: Random;
   private readonly special = new Map<number, "poison" | "hang" | "impossible">();
   private readonly payloads: Uint8Array;
+  /** Which ops are too large for small hosts: a stream of its own (the other draws stay as they were). */
+  private readonly sizes: Random;
   private readonly sharedVersions = new Map<string, SharedVersionRec[]>();
   private sharedWrites = 0;
   private wakeScheduled = false;
@@ -140,6 +147,7 @@ export class SimProgram {
     seed: number,
   ) {
     this.random = new Random(seed, 4);
+    this.sizes = new Random(seed, 11);
     this.settleCount = new Uint8Array(plan.ops);
     this.payloads = new Uint8Array(plan.ops * 4);
     const r = new Random(seed, 5);
@@ -251,7 +259,10 @@ export class SimProgram {
     const cancelAfter = random.chance(plan.cancels) ? random.exponential(Math.max(1, plan.meanOpMs) * 2) : null;
     const epoch = sim.store.retain();
     const rec = new OpRec(this, index, this.contexts.length, epoch, size, retries, failTimes, timeout, kind === "hang", kind === "poison", tags);
-    const payload = this.payloads.subarray(index * 4, index * 4 + 4);
+    rec.largeInput = this.sizes.chance(plan.largeInputs ?? 0);
+    rec.largeShared = this.sizes.chance(plan.largeShared ?? 0);
+    // A large input is 8 bytes (its index, then zeros): more than a small host takes (cluster.ts, SMALL_ROOM).
+    const payload = rec.largeInput ? new Uint8Array(8) : this.payloads.subarray(index * 4, index * 4 + 4);
     new DataView(payload.buffer, payload.byteOffset, 4).setUint32(0, index, true);
     this.outstanding++;
     sim.meter.enter();
@@ -289,6 +300,9 @@ export class SimProgram {
     const key = `k${this.sharedWrites % Math.max(1, this.plan.sharedKeys)}`;
     // Distinct values: one version, one blob, so a freed blob means a freed version.
     const version = sim.store.set(key, `${key}:${this.sharedWrites++}:${sim.scenario.seed}`);
+    // As the runtime's SharedServer.set: the version this one supersedes goes at once when no op
+    // can read it (with every op settled, no later release would free it).
+    sim.store.collect();
     let list = this.sharedVersions.get(key);
     if (!list) this.sharedVersions.set(key, (list = []));
     list.push({ epoch: version.epoch, hash: version.hash });
@@ -375,6 +389,11 @@ export class SimProgram {
     } else if (error instanceof AbortError) {
       if (!rec.cancelled) bad("main never cancelled it");
       this.outcomes.cancelled++;
+    } else if (error instanceof MntError && error.code === "placement" && error.message.includes("can run on no host")) {
+      // Invariant 2: no host that could hold its large values (and has its tags) is left in the run.
+      if (!rec.largeInput && !rec.largeShared) bad("it holds no value too large for any host");
+      else if (!this.sim.cluster.roomUnservable(rec)) bad("a host that can hold its values (with its tags) is still in the run");
+      this.outcomes.placement++;
     } else if (error instanceof MntError && error.code === "placement") {
       if (!rec.tags) bad("it asks for no tags");
       else if (!this.sim.cluster.tagsUnservable(rec.tags)) bad(`a host with tags ${rec.tags.join(", ")} is still in the run`);

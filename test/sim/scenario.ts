@@ -53,6 +53,12 @@ export interface ProgramPlan {
   impossibleTags: number;
   /** Hang, poison and impossible ops are placed among the first this fraction of ops (1: anywhere). */
   specialsWithin: number;
+  /**
+   * Fractions of ops too large for a small host (`Scenario.smallHosts`): an input it cannot hold
+   * (never sent there), and a shared value it refuses when the op reads it (the op runs elsewhere).
+   */
+  largeInputs?: number;
+  largeShared?: number;
 }
 
 export interface Scenario {
@@ -72,6 +78,8 @@ export interface Scenario {
   contextMs: number;
   /** Fractions of hosts tagged "gpu" and "ssd" (0: no tags). */
   tagFractions: { gpu: number; ssd: number };
+  /** Fraction of hosts that cannot hold large values (a 32-bit host): their hello says so; 0 or absent: none. */
+  smallHosts?: number;
   faults: FaultPlan | null;
   program: ProgramPlan;
   /** Scheduler options that differ from the runtime's defaults. */
@@ -149,6 +157,10 @@ export function bigScenario(o: BigOptions): Scenario {
 
 /** A small, varied scenario for the test suite: 1 to 200 hosts, faults on or off, every op option. */
 export function ciScenario(seed: number): Scenario {
+  return withSmallHosts(variedScenario(seed));
+}
+
+function variedScenario(seed: number): Scenario {
   const r = new Random(seed, 1);
   const size = r.float();
   const hosts = size < 0.35 ? r.int(1, 4) : size < 0.75 ? r.int(5, 30) : size < 0.93 ? r.int(31, 100) : r.int(101, 200);
@@ -206,4 +218,15 @@ export function ciScenario(seed: number): Scenario {
     },
     options: r.chance(0.3) ? { hangGraceMs: r.pick([50, 500, 2000]), maxDepth: r.pick([2, 4, 256]) } : undefined,
   };
+}
+
+/**
+ * Small hosts and ops too large for them, drawn from a stream of their own so that every other
+ * choice of a seed is what it was before they existed (the regression seeds still replay their bug).
+ */
+function withSmallHosts(scenario: Scenario): Scenario {
+  const r = new Random(scenario.seed, 9);
+  if (!r.chance(0.3)) return scenario;
+  const large = () => r.pick([0.05, 0.3]);
+  return { ...scenario, smallHosts: r.pick([0.2, 0.5, 1]), program: { ...scenario.program, largeInputs: large(), largeShared: large() } };
 }

@@ -1,5 +1,6 @@
 // The deterministic simulator in CI: 2,000 seeded scenarios (1 to 200 hosts; faults on and off;
-// tags, context ops, retries, timeouts, cancels, hung and poison ops) must keep every invariant
+// tags, small hosts and ops too large for them, context ops, retries, timeouts, cancels, hung and
+// poison ops) must keep every invariant
 // (invariants.ts), and the scheduler's work per op must not grow with the cluster. A failure names
 // the seed and the command that replays it.
 import { expect } from "chai";
@@ -31,6 +32,8 @@ describe("simulator: seeded scenarios keep the invariants", function () {
     expect(Math.max(...scenarios.map((s) => s.hosts))).to.equal(200);
     expect(count((s) => s.faults !== null)).to.be.within(SCENARIOS * 0.4, SCENARIOS * 0.8);
     expect(count((s) => s.program.tagged > 0)).to.be.greaterThan(SCENARIOS * 0.2);
+    expect(count((s) => (s.smallHosts ?? 0) > 0 && (s.program.largeInputs ?? 0) > 0 && (s.program.largeShared ?? 0) > 0)).to.be.greaterThan(SCENARIOS * 0.2);
+    expect(count((s) => s.smallHosts === 1), "every host small: large ops must fail").to.be.greaterThan(100);
     expect(count((s) => s.program.contextOps > 0)).to.be.greaterThan(SCENARIOS * 0.4);
     for (const key of ["retried", "timeouts", "cancels", "hangs", "poison", "throwingContext", "awaitContext"] as const) {
       expect(count((s) => s.program[key] > 0), key).to.be.greaterThan(SCENARIOS * 0.2);

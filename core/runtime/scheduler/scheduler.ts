@@ -72,7 +72,7 @@ export class Scheduler {
   private readonly tagSets = new TagSets();
   /** Whether some host has a tag set (and one not set aside); forgotten when a host is added or set aside. */
   private readonly hostsWithTags = new Map<TagSet, { any: boolean; notAside: boolean }>();
-  /** The smallest input any host is known to take (hostRoom): a larger op's input is checked against every host at issue. */
+  /** At most the smallest input any host takes (hostRoom): a larger op's input is checked against every host at issue. */
   private smallestInputLimit = Infinity;
   private nextSlaveId = 1;
   private nextOpId = 1;
@@ -235,9 +235,8 @@ export class Scheduler {
     if (!host) return;
     host.room = room;
     host.inputLimit = largestFitting(INPUT_COPIES, room) - opPayloadBytes(0);
-    let smallest = Infinity;
-    for (const each of this.hosts.values()) smallest = Math.min(smallest, each.inputLimit);
-    this.smallestInputLimit = smallest;
+    // Never raised (a host back with more room): a stale low mark only costs a look at each host's own limit.
+    this.smallestInputLimit = Math.min(this.smallestInputLimit, host.inputLimit);
   }
 
   /** Takes a host out of the run; the others go on. */
