@@ -8,8 +8,10 @@
 // It never takes on what the host cannot hold: before a value is fetched (or passed on from the
 // cache) its size is judged against the host's largest buffer and its free memory at that moment
 // (host-room.ts): the cache's copy and the asking slave's, or only the slave's when the cache has it
-// or is filling already. A value that does not fit is answered with a HostLimitError, and not one
-// byte of it is fetched; the master runs that op on another host.
+// or is filling already. Free memory is a snapshot that does not yet show the copies of transfers
+// under way, so those are pledged and taken off it until their transfer ends. A value that does not
+// fit is answered with a HostLimitError, and not one byte of it is fetched; the master runs that op
+// on another host.
 import { createHash, type Hash } from "node:crypto";
 import { encode } from "../core/protocol/codec.ts";
 import { FLAG_ERROR, FLAG_MORE, FrameType, encodeFrame, frameHeader } from "../core/protocol/frame.ts";
@@ -27,6 +29,8 @@ interface Transfer {
   hasher: Hash;
   chunks: Buffer[];
   waiters: Waiter[];
+  /** Bytes pledged for it (see SharedRelay.pledged). */
+  pledged: number;
 }
 
 export interface RelayPorts {
@@ -51,6 +55,8 @@ export class SharedRelay {
   private readonly transfers = new Map<number, Transfer>();
   private readonly fetching = new Map<string, Transfer>();
   private nextFetch = 1;
+  /** Copies promised to transfers under way (the cache's, each waiting slave's), not yet in free memory's figure. */
+  private pledged = 0;
 
   constructor(private readonly ports: RelayPorts) {}
 
@@ -59,7 +65,9 @@ export class SharedRelay {
     const cached = this.cache.get(hash);
     const running = cached ? undefined : this.fetching.get(hash);
     // The slave's own copy, and the cache's unless the cache has it or is filling already.
-    const noRoom = whyNoRoom(size, cached || running ? 1 : 2, this.ports.room());
+    const copies = cached || running ? 1 : 2;
+    const room = this.ports.room();
+    const noRoom = whyNoRoom(size, copies, { ...room, freeMemoryBytes: room.freeMemoryBytes - this.pledged });
     if (noRoom !== null) {
       this.ports.toSlave(slave, encodeFrame(FrameType.SharedData, slave, request, encode(hostLimitError(noRoom)), FLAG_ERROR));
       return;
@@ -69,12 +77,14 @@ export class SharedRelay {
       return;
     }
     if (running) {
+      this.pledge(running, size);
       const waiter = { slave, request, sent: 0 };
       for (const chunk of running.chunks) this.pass(slave, request, chunk, FLAG_MORE), waiter.sent++;
       running.waiters.push(waiter);
       return;
     }
-    const transfer: Transfer = { hash, hasher: createHash("sha256"), chunks: [], waiters: [{ slave, request, sent: 0 }] };
+    const transfer: Transfer = { hash, hasher: createHash("sha256"), chunks: [], waiters: [{ slave, request, sent: 0 }], pledged: 0 };
+    this.pledge(transfer, size * copies);
     const fetchId = this.nextFetch++;
     this.transfers.set(fetchId, transfer);
     this.fetching.set(hash, transfer);
@@ -138,6 +148,14 @@ export class SharedRelay {
   private end(fetchId: number, transfer: Transfer): void {
     this.transfers.delete(fetchId);
     this.fetching.delete(transfer.hash);
+    // Its copies are made by now (or never will be): free memory's next figure speaks for them.
+    this.pledged -= transfer.pledged;
+    transfer.pledged = 0;
+  }
+
+  private pledge(transfer: Transfer, bytes: number): void {
+    transfer.pledged += bytes;
+    this.pledged += bytes;
   }
 
   /** One frame to a slave: a 16-byte header, then the chunk itself (not copied). */

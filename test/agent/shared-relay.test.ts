@@ -169,5 +169,20 @@ describe("agent: shared-data relay", () => {
       expect(t.toMaster).to.deep.equal([]);
       expect(refusal(t, 1).message).to.match(/ × 2 copies = .*, larger than the .* of free memory there \(.* less 64 MiB kept for the processes\)$/);
     });
+
+    it("copies promised to a transfer under way count against free memory until it ends (the snapshot does not show them yet)", () => {
+      const room = { ...ROOMY, freeMemoryBytes: MEMORY_RESERVE_BYTES + value.length * 3 };
+      const t = harness(room);
+      t.relay.get(1, 1, hash, value.length); // the cache's copy and slave 1's
+      t.relay.get(2, 2, hash, value.length); // slave 2's: the third copy
+      t.relay.get(3, 3, hash, value.length); // a fourth would not fit
+      expect(t.toMaster).to.have.length(1);
+      expect(refusal(t, 3).code).to.equal(HOST_LIMIT_CODE);
+      chunks.forEach((chunk, i) => t.relay.receive(t.toMaster[0]!.id, i < 2 ? FLAG_MORE : 0, chunk));
+      for (const slave of [1, 2]) expect(t.messages(slave).out[0]!.payload.equals(value)).to.equal(true);
+      // Done: the pledges are gone; the snapshot is the judge again.
+      t.relay.get(4, 4, hash, value.length);
+      expect(t.messages(4).out[0]!.payload.equals(value)).to.equal(true);
+    });
   });
 });
