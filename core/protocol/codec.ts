@@ -245,18 +245,21 @@ const WIDE_BIGINT_EXTENSION = 0x42;
 
 // The choice of readers and writers is made here, once: a little-endian host registers exactly what
 // it always had, so its hot paths do not test the byte order per value.
-let pack: (value: unknown) => Buffer;
-if (HOST_IS_LITTLE_ENDIAN) {
+const pack: (value: unknown) => Buffer = HOST_IS_LITTLE_ENDIAN ? registerLittleEndian() : registerBigEndian();
+
+function registerLittleEndian(): (value: unknown) => Buffer {
   addExtension({ type: TYPED_ARRAY_EXTENSION, unpack: readTypedArray } as unknown as Parameters<typeof addExtension>[0]);
-  pack = (value) => packr.pack(value);
-} else {
+  return (value) => packr.pack(value);
+}
+
+function registerBigEndian(): (value: unknown) => Buffer {
   addExtension({ Class: MultiByteTypedArray, type: TYPED_ARRAY_EXTENSION, pack: writeTypedArraySwapped, unpack: readTypedArraySwapping } as unknown as Parameters<typeof addExtension>[0]);
   addExtension({ Class: WideBigInt, type: WIDE_BIGINT_EXTENSION, pack: (wide: WideBigInt) => wideBigIntBytes(wide.value), unpack: readWideBigInt } as unknown as Parameters<typeof addExtension>[0]);
   // msgpackr reads this option only when it writes a BigInt past 64 bits: then the value is
   // written again with such BigInts wrapped, so that the extension above writes them.
   let wideBigIntWritten = false;
   Object.defineProperty(packr, "largeBigIntToFloat", { get: () => ((wideBigIntWritten = true), false) });
-  pack = (value) => {
+  return (value) => {
     wideBigIntWritten = false;
     const bytes = packr.pack(value);
     return wideBigIntWritten ? packr.pack(wrapWideBigInts(value)) : bytes;
