@@ -6,6 +6,9 @@
 // - an op suspected of killing a slave runs alone on an idle slave;
 // - an op that asks for host tags no free slave has waits aside, so it does not hold up the
 //   others; the barrier waits for it while a host with those tags is up or coming back;
+// - an op is never sent to a host that cannot hold its input (`fits`) or refused it (a shared value
+//   too large for it): that host joins the op's tag set as one it may not run on (TagSet.notOn), so
+//   from then on the op waits aside, goes stale or catches up exactly as a tagged op does;
 // - ops to re-run at an older context version (after a slave loss, a retry after later context
 //   ops, or tags no host could serve in time) are stale: a slave replays the log to exactly their
 //   version to run them (catch-up), then to the current version before joining the pool.
