@@ -64,6 +64,18 @@ describe("mnt exec: slow starts are not hangs (--start-timeout)", function () {
     expect(lines.find((line) => line.startsWith("mnt: "))).to.match(/^mnt: no host is left to run on: local: set aside \(its slaves did not start within the start-up limit of 1500 ms, .*raise the limit with --start-timeout\) \(fix the hosts, then run again\)$/);
   });
 
+  it("an agent with no hello within --start-timeout (it takes 3 s to start, the limit is 1000 ms): each attempt says so and how to raise it, then the host is set aside", async () => {
+    const run = await runMnt(["exec", fixture("start-time.ts"), "--slots", "1", "--start-timeout", "1000"], {
+      env: { NODE_OPTIONS: preload, SLOW_START_AGENT_MS: "3000" },
+      timeoutMs: 120_000,
+    });
+    expect(run.code, describeRun(run)).to.equal(69);
+    const noHello = "local: the agent sent no hello within 1000 ms (check that `node` runs on that host, or raise the start-up limit with --start-timeout)";
+    const lines = nonEmptyLines(run.stderr);
+    expect(lines.filter((line) => line === `[mnt] local: not reached: ${noHello}`), describeRun(run)).to.have.length(5);
+    expect(lines, describeRun(run)).to.include(`[mnt] local: set aside for the rest of the run: its agent failed 5 times in a row (last: ${noHello})`);
+  });
+
   it("--start-timeout 0: a usage error naming the flag", async () => {
     const run = await runMnt(["exec", fixture("start-time.ts"), "--start-timeout", "0"]);
     expect(run.code, describeRun(run)).to.equal(64);
