@@ -13,6 +13,7 @@ import type { Readable } from "node:stream";
 import { decode, encode } from "../core/protocol/codec.ts";
 import { FrameType, encodeFrame } from "../core/protocol/frame.ts";
 import { PROTOCOL_VERSION, type Config, type Hello, type Spawn } from "../core/protocol/messages.ts";
+import { wordBitsOf } from "../core/protocol/host-room.ts";
 import { artefactId } from "../core/protocol/manifest.ts";
 import { MasterOutput } from "./master-output.ts";
 import { MasterRouter } from "./router.ts";
@@ -23,8 +24,6 @@ import { LifelineWatch, MasterWatch, every } from "./watchdogs.ts";
 
 /** On a clean stop, slaves still running after this are killed: before the master's own 3 s limit, so that it still hears Stopped. */
 const STOP_GRACE_MS = 2500;
-/** `process.arch` values of 32-bit CPUs. */
-const WORD_BITS_32 = new Set(["arm", "ia32", "mips", "mipsel", "ppc"]);
 
 export function runAgent(agentFile: string): void {
   // stdout carries frames only: anything the agent itself prints goes to stderr.
@@ -56,7 +55,7 @@ export function runAgent(agentFile: string): void {
     cores: os.availableParallelism?.() ?? os.cpus().length,
     pid: process.pid,
     byteOrder: os.endianness(),
-    wordBits: WORD_BITS_32.has(process.arch) ? 32 : 64,
+    wordBits: wordBitsOf(process.arch),
     maxBufferBytes: bufferConstants.MAX_LENGTH,
     freeMemoryBytes: os.freemem(),
     startupMs: Math.round(process.uptime() * 1000),
