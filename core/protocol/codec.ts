@@ -147,8 +147,9 @@ export function decode(bytes: Uint8Array): unknown {
  * Decodes like `decode`, but typed arrays in the value are views of `bytes` wherever their alignment
  * allows (a Uint8Array always; a Float64Array when its bytes start at a multiple of 8): no copy. For a
  * buffer received for this one value (shared data), never reused afterwards: on a big-endian host
- * the elements of those views are swapped where they lie, so the buffer no longer holds wire bytes. A value that is one
- * large typed array lands aligned when `bytes` was allocated with `allocateForDecode`.
+ * the elements of those views are swapped where they lie, so the buffer no longer holds wire bytes.
+ * A value that is one large typed array lands aligned when `bytes` was allocated with
+ * `allocateForDecode`.
  */
 export function decodeInPlace(bytes: Uint8Array): unknown {
   viewTypedArrays = true;
