@@ -15,6 +15,7 @@
 // - Everything else msgpackr writes in a fixed order (MessagePack is big-endian: numbers, 64-bit
 //   BigInts, Date timestamps, lengths), except BigInts wider than 64 bits, which msgpackr gets wrong
 //   on a big-endian host: wide-bigint.ts rewrites them there.
+// - A subclass of a typed array (`class Vector extends Float64Array`) travels as its base kind.
 // - Limit: a plain `-0` arrives as `0` on every host (msgpackr writes it as the integer 0); inside a
 //   Float32Array or Float64Array it survives.
 import { Packr, addExtension } from "msgpackr";
@@ -244,6 +245,29 @@ function writeTypedArraySwapped(array: TypedArray, allocate: Allocate): void {
 
 /** msgpackr's 0x42 extension for BigInts past 64 bits, written right on a big-endian host (wide-bigint.ts). */
 const WIDE_BIGINT_EXTENSION = 0x42;
+
+/** The views msgpackr writes by their own rules: typed arrays it names by their constructor's name, Buffer, DataView. */
+const STANDARD_VIEWS = new Set<unknown>([...TYPED_ARRAYS, Buffer, DataView]);
+
+/**
+ * A subclass of a typed array (`class Vector extends Float64Array`). msgpackr finds a typed array's
+ * code by its constructor's name, so it would write code 255, which no host can read: the op would
+ * fail on the far side with "Could not find typed array for code 255". Only views pay for the test.
+ */
+class TypedArraySubclass {
+  static [Symbol.hasInstance](value: object): boolean {
+    return ArrayBuffer.isView(value) && !STANDARD_VIEWS.has(value.constructor);
+  }
+}
+
+/** Such a subclass travels as its base kind, over the same memory (a class cannot cross hosts). */
+function asBaseKind(view: ArrayBufferView): ArrayBufferView {
+  const Base = TYPED_ARRAYS.find((Ctor) => view instanceof Ctor);
+  if (!Base) return new DataView(view.buffer, view.byteOffset, view.byteLength);
+  return new Base(view.buffer as ArrayBuffer, view.byteOffset, view.byteLength / Base.BYTES_PER_ELEMENT);
+}
+
+addExtension({ Class: TypedArraySubclass, write: asBaseKind } as unknown as Parameters<typeof addExtension>[0]);
 
 // The choice of readers and writers is made here, once: a little-endian host registers exactly what
 // it always had, so its hot paths do not test the byte order per value.

@@ -155,6 +155,18 @@ describe("codec", () => {
       }
     });
 
+    it("a subclass of any typed array (class Vector extends Float64Array) arrives as its base kind with the same elements, a view too", () => {
+      const kinds = [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array];
+      for (const Kind of kinds) {
+        const Subclass = class extends (Kind as unknown as new (buffer: ArrayBuffer, offset: number, length: number) => ArrayBufferView) {};
+        const backing = new Uint8Array(48).map((_, i) => i * 7 + 1).buffer;
+        const view = new Subclass(backing, 8, 3);
+        const back = roundTrip(view);
+        expect(back.constructor, Kind.name).to.equal(Kind);
+        expect([...(back as unknown as Iterable<unknown>)], Kind.name).to.deep.equal([...(new Kind(backing, 8, 3) as unknown as Iterable<unknown>)]);
+      }
+    });
+
     it("Buffer stays a Buffer, Uint8Array stays a Uint8Array", () => {
       const buffer = Buffer.from("héllo bytes");
       const back = roundTrip(buffer);

@@ -40,6 +40,9 @@ const KINDS: Kind[] = [
   { name: "BigUint64Array", Ctor: BigUint64Array, bytes: 8 },
 ];
 
+/** A subclass of each kind (class Vector extends Float64Array): it travels as its base kind over the same memory. Made once, so that every set of cases made from a seed has the same classes. */
+const SUBCLASSES = new Map(KINDS.map((kind) => [kind, class extends (kind.Ctor as unknown as new (buffer: ArrayBufferLike, offset: number, length: number) => ArrayBufferView) {}]));
+
 /** Element counts: empty, one, odd, around the ext 8 / ext 16 header limits, and one past 64 KiB for 8-byte kinds (ext 32). */
 const LENGTHS = [0, 1, 2, 3, 7, 31, 33, 127, 129, 1001, 8195];
 
@@ -128,6 +131,10 @@ export function wireCases(seed: number): WireCase[] {
   for (const kind of KINDS) for (const length of LENGTHS) add(`${kind.name} of ${length}`, typedArray(kind, length, next));
   for (const kind of KINDS) {
     for (const [offset, length] of [[1, 1], [3, 5], [1, 33], [3, 1001]] as const) add(`${kind.name} of ${length} at element ${offset} of a larger buffer`, viewInto(kind, offset, length, next));
+  }
+  for (const kind of KINDS) {
+    const base = viewInto(kind, 1, 5, next);
+    add(`a subclass of ${kind.name}, 5 elements at element 1`, new (SUBCLASSES.get(kind)!)(base.buffer, base.byteOffset, 5), base);
   }
   add("Buffer of 13 at byte 3 of a larger one", Buffer.from([...Array(20).keys()]).subarray(3, 16));
   add("DataView of 29 at byte 3, fields little- and big-endian", dataView());
