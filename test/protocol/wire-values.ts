@@ -1,8 +1,9 @@
 // The values the byte-order property test sends between this machine and a big-endian Node.js
 // (byte-order-s390x.test.ts, s390x-driver.ts): made the same on both from a seed, so each side can
 // compare what arrives with the value as the other side had it, element by element. Also the
-// comparison itself, which names the first difference. Imports nothing but the language: it is
-// bundled into the driver that runs under qemu.
+// comparison itself, which names the first difference. It is bundled into the driver that runs
+// under qemu, with the one helper it imports.
+import { seededRandom } from "../helpers/seeded-random.ts";
 
 export interface WireCase {
   /** Names the value in a failure: kind, length, offset. */
@@ -10,18 +11,6 @@ export interface WireCase {
   value: unknown;
   /** What arrives, where it is not the value itself (a documented limit). */
   arrives?: unknown;
-}
-
-/** mulberry32: a small PRNG that gives the same numbers on every host (32-bit integer arithmetic only). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
 }
 
 type Kind = { name: string; Ctor: new (length: number) => ArrayLike<unknown> & ArrayBufferView; bytes: number };
@@ -122,7 +111,9 @@ function error<T extends Error>(made: T, props: Record<string, unknown> = {}): T
 
 /** The cases for `seed`, in a fixed order; the same on every host. */
 export function wireCases(seed: number): WireCase[] {
-  const next = seededRandom(seed);
+  const random = seededRandom(seed);
+  // 32-bit words (exact: the helper's numbers are words divided by 2^32).
+  const next = () => random() * 4294967296;
   const cases: WireCase[] = [];
   const add = (name: string, value: unknown, arrives?: unknown) => cases.push(arrives === undefined ? { name, value } : { name, value, arrives });
 
